@@ -1,0 +1,96 @@
+"""Thin entrypoint: hands the packaged manifest to the CDK's declarative runtime.
+
+The CDK reads config, catalog and state only from the source's constructor, so `run()` parses the
+command line first and builds the source with them (as the CDK's own manifest runner does).
+"""
+
+import sys
+from typing import Any, List, Mapping, Optional
+
+from airbyte_cdk.entrypoint import AirbyteEntrypoint
+from airbyte_cdk.logger import PRINT_BUFFER
+from airbyte_cdk.models import AirbyteStateMessage, ConfiguredAirbyteCatalog, ConnectorSpecification, FailureType
+from airbyte_cdk.sources.declarative.yaml_declarative_source import YamlDeclarativeSource
+from airbyte_cdk.sources.utils.schema_helpers import split_config
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+from jsonschema import Draft7Validator
+from jsonschema.exceptions import best_match
+
+
+class SourceChartmogul(YamlDeclarativeSource):
+    def __init__(
+        self,
+        catalog: Optional[ConfiguredAirbyteCatalog] = None,
+        config: Optional[Mapping[str, Any]] = None,
+        state: Optional[List[AirbyteStateMessage]] = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(path_to_yaml="manifest.yaml", catalog=catalog, config=config, state=state, **kwargs)
+
+
+class ChartmogulEntrypoint(AirbyteEntrypoint):
+    """The CDK entrypoint, with config errors that name the field and show a valid value.
+
+    The CDK reports only jsonschema's bare message ("'2017/01/25' does not match '^[0-9]{4}...'"), which
+    does not say which setting is wrong; the spec already holds the field titles and examples to say so.
+    """
+
+    @staticmethod
+    def validate_connection(source_spec: ConnectorSpecification, config: Mapping[str, Any]) -> None:
+        connector_config, _ = split_config(config)
+        schema = source_spec.connectionSpecification
+        error = best_match(Draft7Validator(schema).iter_errors(connector_config))
+        if error is None:
+            return
+        if error.validator == "required":
+            field = error.message.split("'")[1]
+        else:
+            field = str(error.path[0]) if error.path else ""
+        prop = schema.get("properties", {}).get(field, {})
+        title = prop.get("title", field)
+        if error.validator == "required":
+            problem = "is missing"
+        elif prop.get("airbyte_secret"):  # never echo the secret itself
+            problem = "is not valid"
+        elif error.validator == "pattern":
+            problem = f"is not valid: {error.instance!r} is not in the format {prop.get('pattern_descriptor', error.validator_value)}"
+        else:
+            problem = f"is not valid: {error.message}"
+        hint = ""
+        if prop.get("enum"):
+            hint = f" Use one of: {', '.join(prop['enum'])}."
+        elif prop.get("examples"):
+            hint = f" A valid value looks like {prop['examples'][0]}."
+        elif prop.get("minLength"):
+            hint = f" It must be at least {prop['minLength']} characters long."
+        raise AirbyteTracedException(
+            message=f"Config error: '{title}' ({field}) {problem}.{hint}",
+            internal_message=f"config field {field}: {error.validator} failed",
+            failure_type=FailureType.config_error,
+        )
+
+
+def _build_source(args: List[str]) -> SourceChartmogul:
+    config_path = AirbyteEntrypoint.extract_config(args)
+    catalog_path = AirbyteEntrypoint.extract_catalog(args)
+    state_path = AirbyteEntrypoint.extract_state(args)
+    return SourceChartmogul(
+        config=SourceChartmogul.read_config(config_path) if config_path else None,
+        catalog=SourceChartmogul.read_catalog(catalog_path) if catalog_path else None,
+        state=SourceChartmogul.read_state(state_path) if state_path else None,
+        config_path=config_path,
+    )
+
+
+def run(args: Optional[List[str]] = None) -> None:
+    """Console script `source-chartmogul`: spec | check | discover | read, as every Airbyte source."""
+    args = sys.argv[1:] if args is None else args
+    source = _build_source(args)
+    entrypoint = ChartmogulEntrypoint(source)
+    with PRINT_BUFFER:  # as the CDK's launch(): one write per message, safe with concurrent streams
+        for message in entrypoint.run(entrypoint.parse_args(args)):
+            print(f"{message}\n", end="")
+
+
+if __name__ == "__main__":
+    run()
