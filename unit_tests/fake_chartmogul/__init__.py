@@ -1,0 +1,19 @@
+"""An offline fake of the ChartMogul REST API, faithful to the documented behaviour.
+
+- HTTP Basic auth with the API key as user name (empty password or the key again); anything else → 401 with
+  ChartMogul's JSON error body.
+- Cursor pagination: `per_page` (≤ 200) and an opaque `cursor`; every page carries `has_more` and `cursor`
+  (the last page too); first pages also carry the deprecated `page`/`current_page`/`total_pages`/`per_page`.
+- `start-date`/`end-date` filters on activities (inclusive, on the activity `date`) and on metrics
+  (inclusive, `YYYY-MM-DD`, both required, plus `interval`).
+- Optional latency per request and ChartMogul's limits: requests per second (429 beyond) and parallel
+  connections (503 beyond); scripted failures per endpoint.
+
+`FakeChartMogul` is a real threaded HTTP server on 127.0.0.1; `redirect_chartmogul()` points the connector's
+requests to `https://api.chartmogul.com` at it inside the current process.
+"""
+
+from .dataset import Dataset, Route
+from .server import FakeChartMogul, redirect_chartmogul
+
+__all__ = ["Dataset", "Route", "FakeChartMogul", "redirect_chartmogul"]

@@ -1,0 +1,237 @@
+"""The fake's HTTP side: a threaded server on 127.0.0.1 and an in-process redirect to it."""
+
+import base64
+import collections
+import contextlib
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, time as dtime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Deque, Dict, Iterator, List, Optional, Tuple
+from urllib.parse import parse_qs, urlsplit
+
+import requests
+
+from .dataset import Dataset, Route
+
+CHARTMOGUL = "https://api.chartmogul.com"
+INTERVALS = {"day", "week", "month", "quarter", "year"}
+
+
+@dataclass
+class Stats:
+    requests: int = 0
+    by_status: Dict[int, int] = field(default_factory=collections.Counter)
+    by_path: Dict[str, int] = field(default_factory=collections.Counter)
+    in_flight: int = 0
+    max_in_flight: int = 0
+    log: List[Tuple[float, str, Dict[str, str], int]] = field(default_factory=list)  # (t, path, query, status)
+
+
+class FakeChartMogul:
+    """A ChartMogul look-alike on 127.0.0.1 serving `dataset`.
+
+    latency: seconds each response takes; rate_limit: requests per second before 429 (None = unlimited);
+    max_connections: requests in flight before 503 (None = unlimited); retry_after: value of the Retry-After
+    header on 429s (None = no header, as ChartMogul documents none); failures: endpoint → statuses to answer
+    before serving normally (e.g. {"customers": [429, 503]}).
+    """
+
+    def __init__(self, dataset: Dataset, api_key: str, latency: float = 0.0, rate_limit: Optional[int] = None,
+                 max_connections: Optional[int] = None, retry_after: Optional[str] = None,
+                 failures: Optional[Dict[str, List[int]]] = None) -> None:
+        self.dataset, self.api_key, self.latency = dataset, api_key, latency
+        self.rate_limit, self.max_connections, self.retry_after = rate_limit, max_connections, retry_after
+        self.failures = {k: collections.deque(v) for k, v in (failures or {}).items()}
+        self.stats = Stats()
+        self._lock = threading.Lock()
+        self._recent: Deque[float] = collections.deque()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server.daemon_threads = True
+        self._server.request_queue_size = 256
+        self._thread: Optional[threading.Thread] = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def __enter__(self) -> "FakeChartMogul":
+        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-chartmogul", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    # --- request handling --------------------------------------------------------------------------------
+    def _admit(self, endpoint: str) -> Optional[Tuple[int, object, Dict[str, str]]]:
+        """Count the request and apply the limits; an error response, or None to serve it."""
+        now = time.monotonic()
+        with self._lock:
+            self.stats.requests += 1
+            self.stats.by_path[endpoint] += 1
+            self.stats.in_flight += 1
+            self.stats.max_in_flight = max(self.stats.max_in_flight, self.stats.in_flight)
+            if self.max_connections is not None and self.stats.in_flight > self.max_connections:
+                return 503, "503 Service Unavailable: too many parallel connections", {}
+            while self._recent and now - self._recent[0] >= 1.0:
+                self._recent.popleft()
+            if self.rate_limit is not None and len(self._recent) >= self.rate_limit:
+                headers = {"Retry-After": self.retry_after} if self.retry_after else {}
+                return 429, {"code": 429, "message": "Your request rate has exceeded our rate limit.", "param": None}, headers
+            self._recent.append(now)
+            scripted = self.failures.get(endpoint)
+            if scripted:
+                status = scripted.popleft()
+                headers = {"Retry-After": self.retry_after} if status == 429 and self.retry_after else {}
+                return status, {"code": status, "message": f"scripted failure {status}", "param": None}, headers
+        return None
+
+    def _release(self, path: str, query: Dict[str, str], status: int) -> None:
+        with self._lock:
+            self.stats.in_flight -= 1
+            self.stats.by_status[status] += 1
+            self.stats.log.append((time.monotonic(), path, query, status))
+
+    def _authorized(self, header: Optional[str]) -> bool:
+        if not header or not header.startswith("Basic "):
+            return False
+        try:
+            user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+        except ValueError:
+            return False
+        return user == self.api_key and password in ("", self.api_key)
+
+    def respond(self, path: str, query: Dict[str, str], auth: Optional[str]) -> Tuple[int, object, Dict[str, str]]:
+        endpoint = path.removeprefix("/v1/").strip("/")
+        refused = self._admit(endpoint)
+        if refused:
+            return refused
+        if self.latency:
+            time.sleep(self.latency)
+        if not self._authorized(auth):
+            return 401, {"code": 401, "message": "No valid API key provided", "param": None}, {}
+        if endpoint == "ping":
+            return 200, {"data": "pong!"}, {}
+        route = self.dataset.routes.get(endpoint)
+        if route is None:
+            return 404, {"code": 404, "message": f"The requested resource /{endpoint} could not be found.", "param": None}, {}
+        try:
+            return 200, _serve(route, query), {}
+        except _BadRequest as bad:
+            return 400, {"code": 400, "message": str(bad), "param": bad.param}, {}
+
+
+class _BadRequest(ValueError):
+    def __init__(self, message: str, param: Optional[str] = None) -> None:
+        super().__init__(message)
+        self.param = param
+
+
+def _serve(route: Route, query: Dict[str, str]) -> dict:
+    if route.kind == "plain":
+        return {route.records_key: route.records}
+    if route.kind == "metrics":
+        start, end, interval = (query.get(k) for k in ("start-date", "end-date", "interval"))
+        if not start or not end:
+            raise _BadRequest("start-date and end-date are required", "start-date" if not start else "end-date")
+        if interval and interval not in INTERVALS:
+            raise _BadRequest(f"Invalid interval: {interval}", "interval")
+        first, last = _day(start, "start-date"), _day(end, "end-date")
+        if first > last:
+            raise _BadRequest("start-date must be before end-date", "start-date")
+        return {route.records_key: [e for e in route.records if first <= date.fromisoformat(e["date"]) <= last],
+                "summary": {"current": 0, "previous": 0, "percentage-change": 0.0}}
+    records = route.records
+    if route.kind == "dated":
+        low = _instant(query["start-date"], "start-date", end=False) if "start-date" in query else None
+        high = _instant(query["end-date"], "end-date", end=True) if "end-date" in query else None
+        if low or high:
+            records = [r for r in records
+                       if (low is None or low <= _instant(r["date"])) and (high is None or _instant(r["date"]) <= high)]
+    if "page" in query:
+        raise _BadRequest("page is deprecated: use cursor pagination", "page")
+    per_page = min(int(query.get("per_page", 200)), 200)
+    offset = _decode_cursor(query["cursor"]) if "cursor" in query else 0
+    chunk = records[offset:offset + per_page]
+    has_more = offset + per_page < len(records)
+    body = {route.records_key: chunk, "has_more": has_more, "cursor": _encode_cursor(offset + len(chunk))}
+    if "cursor" not in query:  # deprecated keys that ChartMogul still sends on first pages
+        body.update(per_page=per_page, page=1, current_page=1, total_pages=max(1, -(-len(records) // per_page)))
+    return body
+
+
+def _day(value: str, param: str) -> date:
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        raise _BadRequest(f"Invalid {param}: {value}", param) from None
+
+
+def _instant(value: str, param: str = "date", end: bool = False) -> datetime:
+    """A datetime or a plain date (a plain end-date covers its whole day)."""
+    try:
+        if len(value) == 10:
+            return datetime.combine(date.fromisoformat(value), dtime.max if end else dtime.min, tzinfo=timezone.utc)
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    except ValueError:
+        raise _BadRequest(f"Invalid {param}: {value}", param) from None
+
+
+def _encode_cursor(offset: int) -> str:
+    return base64.b64encode(f"fake-cursor&{offset}".encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> int:
+    try:
+        return int(base64.b64decode(cursor).decode().split("&")[1])
+    except (ValueError, IndexError):
+        raise _BadRequest("Invalid cursor", "cursor") from None
+
+
+def _handler_for(fake: FakeChartMogul) -> type:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as requests' connection pool expects
+
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            parts = urlsplit(self.path)
+            query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+            status = 500
+            try:
+                status, body, headers = fake.respond(parts.path, query, self.headers.get("Authorization"))
+                payload = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "text/plain" if isinstance(body, str) else "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(payload)
+            finally:
+                fake._release(parts.path, query, status)
+
+        def log_message(self, *args: object) -> None:  # keep test output clean
+            pass
+
+    return Handler
+
+
+@contextlib.contextmanager
+def redirect_chartmogul(base_url: str) -> Iterator[None]:
+    """Send this process's requests for https://api.chartmogul.com to `base_url` (the fake) instead."""
+    original = requests.adapters.HTTPAdapter.send
+
+    def send(adapter, request, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if request.url.startswith(CHARTMOGUL):
+            request.url = base_url + request.url[len(CHARTMOGUL):]
+        return original(adapter, request, *args, **kwargs)
+
+    requests.adapters.HTTPAdapter.send = send
+    try:
+        yield
+    finally:
+        requests.adapters.HTTPAdapter.send = original
