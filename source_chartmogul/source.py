@@ -12,6 +12,7 @@ from airbyte_cdk.logger import PRINT_BUFFER
 from airbyte_cdk.models import AirbyteStateMessage, ConfiguredAirbyteCatalog, ConnectorSpecification, FailureType
 from airbyte_cdk.sources.declarative.yaml_declarative_source import YamlDeclarativeSource
 from airbyte_cdk.sources.utils.schema_helpers import split_config
+from airbyte_cdk.utils.airbyte_secrets_utils import filter_secrets
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from jsonschema import Draft7Validator
 from jsonschema.exceptions import best_match
@@ -89,7 +90,9 @@ def run(args: Optional[List[str]] = None) -> None:
     entrypoint = ChartmogulEntrypoint(source)
     with PRINT_BUFFER:  # as the CDK's launch(): one write per message, safe with concurrent streams
         for message in entrypoint.run(entrypoint.parse_args(args)):
-            print(f"{message}\n", end="")
+            # The CDK masks secrets in logs but not in a failed stream's TRACE (whose internal message quotes the
+            # response): mask every line, so the key never leaves the process even if ChartMogul echoes it.
+            print(f"{filter_secrets(message)}\n", end="")
 
 
 if __name__ == "__main__":

@@ -99,9 +99,9 @@ def run_cli(command: str, cfg: Optional[Mapping[str, Any]] = None, catalog: Opti
             except Exception as exc:  # the CLI re-raises non-config errors after emitting a TRACE message
                 uncaught = exc
     lines = [line for line in stdout.getvalue().splitlines() if line.strip()]
-    output = EntrypointOutput(messages=lines, command=args)
-    output.uncaught_exception = uncaught
-    output.raw = stdout.getvalue()
+    # As the console script's uncaught-exception hook does, an escaping error becomes a TRACE message.
+    output = EntrypointOutput(messages=lines, uncaught_exception=uncaught, command=args)
+    output.raw = stdout.getvalue() + (str(uncaught) if uncaught else "")
     return output
 
 
@@ -124,3 +124,18 @@ def assert_records_match_schema(output: EntrypointOutput) -> None:
         jsonschema.validate(record, schema)
         undeclared = set(record) - set(schema["properties"])
         assert not undeclared, f"{message.record.stream} emits fields its schema does not declare: {undeclared}"
+
+
+def sent_requests(http_mocker: Any) -> List[tuple]:
+    """Every request the connector sent during the test, mocked or not, in order: (path below /v1, query params).
+
+    HttpMocker only counts matches per registered request; this shows what was sent and that nothing followed,
+    e.g. no request after a page with `has_more: false`.
+    """
+    from urllib.parse import parse_qsl, urlsplit
+
+    sent = []
+    for request in http_mocker._mocker.request_history:  # HttpMocker keeps its requests_mock.Mocker private
+        url = urlsplit(request.url)
+        sent.append((url.path.removeprefix("/v1/"), dict(parse_qsl(url.query, keep_blank_values=True))))
+    return sent

@@ -1,20 +1,51 @@
-from unit_tests.builders import api_request, assert_records_match_schema, entries, error, numbered, page, read, template
+"""customers: GET /v1/customers, cursor-paginated (per_page=200, cursor), full refresh, primary key uuid."""
 
-from airbyte_cdk.test.mock_http import HttpResponse
 import json
 
+from airbyte_cdk.test.mock_http import HttpResponse
 
-def test_given_one_page_when_read_then_emits_customers_with_hyphenated_fields(http_mocker):
+from unit_tests.builders import api_request, assert_records_match_schema, entries, numbered, page, read, template
+
+
+def test_given_one_page_when_read_then_emits_customers_with_their_hyphenated_fields(http_mocker):
     http_mocker.get(api_request("customers", {"per_page": "200"}), HttpResponse(json.dumps(template("customers"))))
 
     output = read("customers")
 
     assert not output.errors
     acme, lead = [m.record.data for m in output.records]
-    assert acme["uuid"] == "cus_0a1b2c3d-1111-2222-3333-444455556666"
+    assert acme["uuid"] == "cus_0a1b2c3d-1111-2222-3333-444455556666" and acme["id"] == 5550001
     assert acme["customer-since"] == "2021-03-04T10:00:00+00:00"
     assert acme["mrr"] == 12900 and acme["arr"] == 154800
     assert acme["attributes"]["custom"] == {"Seats": 12, "Channel": "partner", "Renewal": "2025-03-04 00:00:00", "Trial": True}
+    assert acme["address"] == {"address_zip": "10115", "city": "Berlin", "state": None, "country": "Germany"}
     assert acme["billing-system-type"] == "Stripe" and acme["currency-sign"] == "€"
-    assert lead["status"] == "New Lead" and lead.get("customer-since") is None  # the protocol omits top-level nulls
+    assert lead["status"] == "New Lead"
+    assert lead.get("customer-since") is None  # null for leads; the protocol omits top-level nulls
     assert_records_match_schema(output)
+
+
+def test_given_three_pages_when_read_then_follows_each_cursor_once_and_stops_on_has_more_false(http_mocker):
+    acme = entries("customers")[0]
+    http_mocker.get(api_request("customers", {"per_page": "200"}),
+                    page([numbered(acme, 1), numbered(acme, 2)], has_more=True, cursor="cursor-after-2"))
+    http_mocker.get(api_request("customers", {"per_page": "200", "cursor": "cursor-after-2"}),
+                    page([numbered(acme, 3), numbered(acme, 4)], has_more=True, cursor="cursor-after-4"))
+    # The last page still carries a cursor: only has_more=false may stop the paging.
+    http_mocker.get(api_request("customers", {"per_page": "200", "cursor": "cursor-after-4"}),
+                    page([numbered(acme, 5)], has_more=False, cursor="cursor-after-5"))
+
+    output = read("customers")
+
+    assert [m.record.data["uuid"][-6:] for m in output.records] == ["000001", "000002", "000003", "000004", "000005"]
+    assert not output.errors
+    # http_mocker fails the test on any request not registered above, e.g. one sent with cursor-after-5.
+
+
+def test_given_no_customers_when_read_then_completes_with_no_records_and_no_error(http_mocker):
+    http_mocker.get(api_request("customers", {"per_page": "200"}), page([], has_more=False, cursor=""))
+
+    output = read("customers")
+
+    assert output.records == [] and not output.errors
+    assert output.most_recent_state.stream_descriptor.name == "customers"

@@ -1,0 +1,48 @@
+"""activities: GET /v1/activities?start-date=<start_date>, cursor-paginated, primary key uuid (full refresh)."""
+
+import json
+
+from airbyte_cdk.test.mock_http import HttpResponse
+
+from unit_tests.builders import START_DATE, api_request, config, assert_records_match_schema, entries, numbered, page, read, template
+
+
+def test_given_one_page_when_read_then_emits_signed_movements_in_cents(http_mocker):
+    http_mocker.get(api_request("activities", {"per_page": "200", "start-date": START_DATE}),
+                    HttpResponse(json.dumps(template("activities"))))
+
+    output = read("activities")
+
+    assert not output.errors
+    expansion, churn = [m.record.data for m in output.records]
+    assert expansion["uuid"] == "3f2c1b0a-9d8e-4f7a-b6c5-d4e3f2a1b0c9"
+    assert expansion["date"] == "2024-05-01T00:00:00+00:00" and expansion["type"] == "expansion"
+    assert (expansion["activity-mrr"], expansion["activity-mrr-movement"], expansion["activity-arr"]) == (9900, 5000, 118800)
+    assert churn["type"] == "churn" and churn["activity-mrr-movement"] == -9900 and churn["activity-mrr"] == 0
+    assert churn["customer-uuid"] == "cus_0a1b2c3d-1111-2222-3333-444455556666"
+    assert churn["billing-connector-uuid"] == "ds_9f8e7d6c-aaaa-bbbb-cccc-ddddeeeeffff"
+    assert_records_match_schema(output)
+
+
+def test_given_three_pages_when_read_then_sends_cursor_and_start_date_on_every_page(http_mocker):
+    first = entries("activities")[0]
+    for cursor, records, has_more, next_cursor in [
+        (None, [numbered(first, 1)], True, "b6f3c1e2-0000-4000-8000-000000000001"),
+        ("b6f3c1e2-0000-4000-8000-000000000001", [numbered(first, 2)], True, "b6f3c1e2-0000-4000-8000-000000000002"),
+        ("b6f3c1e2-0000-4000-8000-000000000002", [numbered(first, 3)], False, "b6f3c1e2-0000-4000-8000-000000000003"),
+    ]:
+        params = {"per_page": "200", "start-date": START_DATE, **({"cursor": cursor} if cursor else {})}
+        http_mocker.get(api_request("activities", params), page(records, has_more=has_more, cursor=next_cursor))
+
+    output = read("activities")
+
+    assert [m.record.data["uuid"][-6:] for m in output.records] == ["000001", "000002", "000003"]
+    assert not output.errors
+
+
+def test_given_start_date_in_config_when_read_then_it_is_sent_as_hyphenated_start_date(http_mocker):
+    http_mocker.get(api_request("activities", {"per_page": "200", "start-date": "2019-06-30T12:00:00Z"}), page([]))
+
+    output = read("activities", config(start_date="2019-06-30T12:00:00Z"))
+
+    assert output.records == [] and not output.errors

@@ -1,0 +1,81 @@
+"""The built wheel carries the manifest and every schema, and the installed connector runs from them."""
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+from unit_tests.builders import config
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMAS = sorted(p.name for p in (ROOT / "source_chartmogul" / "schemas").glob("*.json"))
+
+
+@pytest.fixture(scope="module")
+def installed_wheel(tmp_path_factory) -> Path:
+    """Build the wheel (no network: the dev extra brings setuptools) and install it alone into a folder."""
+    tmp = tmp_path_factory.mktemp("wheel")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp / "dist"), str(ROOT)],
+                   check=True, capture_output=True)
+    wheel = next((tmp / "dist").glob("source_chartmogul-*.whl"))
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(tmp / "site"), str(wheel)],
+                   check=True, capture_output=True)
+    return wheel
+
+
+def _run_installed(wheel: Path, *args: str) -> list:
+    site = wheel.parent.parent / "site"
+    cwd = wheel.parent  # a folder without manifest.yaml: the CDK must find the packaged one
+    (cwd / "config.json").write_text(json.dumps(config()))
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    code = "import source_chartmogul, sys; assert source_chartmogul.__file__.startswith(sys.argv[1]), source_chartmogul.__file__; " \
+           "from source_chartmogul.source import run; run(sys.argv[2:])"
+    done = subprocess.run([sys.executable, "-c", code, str(site), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:] + done.stdout[-2000:]
+    return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+
+
+def test_wheel_contains_manifest_and_every_schema(installed_wheel):
+    names = zipfile.ZipFile(installed_wheel).namelist()
+    assert "source_chartmogul/manifest.yaml" in names
+    assert sorted(n.split("/")[-1] for n in names if n.startswith("source_chartmogul/schemas/")) == SCHEMAS
+
+
+def test_wheel_declares_the_console_script(installed_wheel):
+    entry_points = next(n for n in zipfile.ZipFile(installed_wheel).namelist() if n.endswith("entry_points.txt"))
+    text = zipfile.ZipFile(installed_wheel).read(entry_points).decode()
+    assert "source-chartmogul = source_chartmogul.source:run" in text
+
+
+def test_installed_wheel_discovers_every_stream_with_its_packaged_schema(installed_wheel):
+    messages = _run_installed(installed_wheel, "discover", "--config", "config.json")
+
+    streams = next(m for m in messages if m["type"] == "CATALOG")["catalog"]["streams"]
+    assert sorted(f"{s['name']}.json" for s in streams) == SCHEMAS
+    for stream in streams:
+        packaged = json.loads((ROOT / "source_chartmogul" / "schemas" / f"{stream['name']}.json").read_text())
+        assert stream["json_schema"]["properties"] == packaged["properties"]
+
+
+def test_manifest_sends_requests_only_to_api_chartmogul_com():
+    manifest = yaml.safe_load((ROOT / "source_chartmogul" / "manifest.yaml").read_text())
+    urls = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            urls.extend(v for k, v in node.items() if k in ("url", "url_base") and isinstance(v, str))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(manifest)
+    assert urls and all(u.startswith("https://api.chartmogul.com/v1/") for u in urls)
+    metadata = yaml.safe_load((ROOT / "metadata.yaml").read_text())
+    assert metadata["data"]["allowedHosts"]["hosts"] == ["api.chartmogul.com"]
