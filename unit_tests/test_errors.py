@@ -78,6 +78,21 @@ def test_given_429s_without_retry_after_when_read_then_backs_off_exponentially(h
     assert [m.record.data["uuid"] for m in output.records] == [e["uuid"] for e in entries("customers")]
 
 
+def test_given_429_on_every_try_when_read_then_gives_up_after_8_retries_and_the_run_names_the_endpoint(http_mocker, retry_sleeps):
+    rate_limited = error(429, {"code": 429, "message": "Your request rate has exceeded our rate limit.", "param": None})
+    http_mocker.get(api_request("customers", CUSTOMERS), [rate_limited] * 9)
+
+    output = read("customers")
+
+    assert retry_sleeps == [3.0, 5.0, 9.0, 17.0, 33.0, 65.0, 129.0, 257.0]
+    assert _only_error(output).message == "API rate limit exceeded."  # the CDK's fixed text for this stream error
+    summary = [e.trace.error.message for e in output.errors if not e.trace.error.stream_descriptor]
+    assert len(summary) == 1 and (
+        "customers: AirbyteTracedException(\"Rate limit retry budget exhausted. Last exception: ChartMogul's rate limit "
+        "was hit at https://api.chartmogul.com/v1/customers (429) and the request was retried with backoff up to 8 times."
+    ) in summary[0]
+
+
 @pytest.mark.parametrize("status, body", [(500, "500 Internal Server Error"), (502, "<html>Bad gateway</html>"),
                                           (503, "Service Unavailable"), (504, "Gateway Timeout"), (520, ""), (524, "")])
 def test_given_transient_server_error_when_read_then_retries_and_completes(http_mocker, retry_sleeps, status, body):
