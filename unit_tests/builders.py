@@ -139,3 +139,16 @@ def sent_requests(http_mocker: Any) -> List[tuple]:
         url = urlsplit(request.url)
         sent.append((url.path.removeprefix("/v1/"), dict(parse_qsl(url.query, keep_blank_values=True))))
     return sent
+
+
+def mock_cursor_pages(http_mocker: Any, endpoint: str, pages: List[List[dict]], key: str = "entries",
+                      params: Optional[Mapping[str, str]] = None) -> List[tuple]:
+    """Serve `pages` as ChartMogul does: page n+1 is asked for with the cursor page n returned; the last page has
+    `has_more: false` but still a cursor. Returns the requests the connector must send, in order (see sent_requests)."""
+    expected, cursor = [], None
+    for n, records in enumerate(pages, 1):
+        query = {"per_page": "200", **(params or {}), **({"cursor": cursor} if cursor else {})}
+        cursor = f"cursor-after-page-{n}"
+        http_mocker.get(api_request(endpoint, query), page(records, has_more=n < len(pages), cursor=cursor, key=key))
+        expected.append((endpoint, query))
+    return expected

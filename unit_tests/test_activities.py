@@ -4,7 +4,10 @@ import json
 
 from airbyte_cdk.test.mock_http import HttpResponse
 
-from unit_tests.builders import START_DATE, api_request, config, assert_records_match_schema, entries, numbered, page, read, template
+from unit_tests.builders import (
+    START_DATE, api_request, assert_records_match_schema, config, entries, mock_cursor_pages, numbered, page, read, sent_requests,
+    template,
+)
 
 
 def test_given_one_page_when_read_then_emits_signed_movements_in_cents(http_mocker):
@@ -26,18 +29,14 @@ def test_given_one_page_when_read_then_emits_signed_movements_in_cents(http_mock
 
 def test_given_three_pages_when_read_then_sends_cursor_and_start_date_on_every_page(http_mocker):
     first = entries("activities")[0]
-    for cursor, records, has_more, next_cursor in [
-        (None, [numbered(first, 1)], True, "b6f3c1e2-0000-4000-8000-000000000001"),
-        ("b6f3c1e2-0000-4000-8000-000000000001", [numbered(first, 2)], True, "b6f3c1e2-0000-4000-8000-000000000002"),
-        ("b6f3c1e2-0000-4000-8000-000000000002", [numbered(first, 3)], False, "b6f3c1e2-0000-4000-8000-000000000003"),
-    ]:
-        params = {"per_page": "200", "start-date": START_DATE, **({"cursor": cursor} if cursor else {})}
-        http_mocker.get(api_request("activities", params), page(records, has_more=has_more, cursor=next_cursor))
+    pages = [[numbered(first, 1)], [numbered(first, 2)], [numbered(first, 3)]]
+    expected = mock_cursor_pages(http_mocker, "activities", pages, params={"start-date": START_DATE})
 
     output = read("activities")
 
     assert [m.record.data["uuid"][-6:] for m in output.records] == ["000001", "000002", "000003"]
     assert not output.errors
+    assert sent_requests(http_mocker) == expected
 
 
 def test_given_start_date_in_config_when_read_then_it_is_sent_as_hyphenated_start_date(http_mocker):

@@ -4,7 +4,7 @@ import json
 
 from airbyte_cdk.test.mock_http import HttpResponse
 
-from unit_tests.builders import api_request, assert_records_match_schema, entries, numbered, page, read, sent_requests, template
+from unit_tests.builders import mock_cursor_pages, api_request, assert_records_match_schema, entries, numbered, page, read, sent_requests, template
 
 FIRST_PAGE = {"per_page": "200"}
 
@@ -37,20 +37,13 @@ def test_given_contacts_when_read_then_every_record_matches_the_discovered_schem
 def test_given_three_pages_when_read_then_sends_each_cursor_once_and_stops_after_has_more_false(http_mocker):
     contact = entries("contacts")[0]
     pages = [[numbered(contact, 1), numbered(contact, 2)], [numbered(contact, 3)], [numbered(contact, 4)]]
-    http_mocker.get(api_request("contacts", FIRST_PAGE), page(pages[0], has_more=True, cursor="cur_c2"))
-    http_mocker.get(api_request("contacts", {"per_page": "200", "cursor": "cur_c2"}), page(pages[1], has_more=True, cursor="cur_c3"))
-    http_mocker.get(api_request("contacts", {"per_page": "200", "cursor": "cur_c3"}),
-                    page(pages[2], has_more=False, cursor="cur_after_last"))
+    expected = mock_cursor_pages(http_mocker, "contacts", pages)
 
     output = read("contacts")
 
     assert not output.errors
     assert [m.record.data["uuid"] for m in output.records] == [r["uuid"] for p in pages for r in p]
-    assert sent_requests(http_mocker) == [
-        ("contacts", {"per_page": "200"}),
-        ("contacts", {"per_page": "200", "cursor": "cur_c2"}),
-        ("contacts", {"per_page": "200", "cursor": "cur_c3"}),
-    ]
+    assert sent_requests(http_mocker) == expected
 
 
 def test_given_no_contacts_when_read_then_emits_no_record_and_no_error(http_mocker):

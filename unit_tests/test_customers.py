@@ -4,7 +4,9 @@ import json
 
 from airbyte_cdk.test.mock_http import HttpResponse
 
-from unit_tests.builders import api_request, assert_records_match_schema, entries, numbered, page, read, template
+from unit_tests.builders import (
+    api_request, assert_records_match_schema, entries, mock_cursor_pages, numbered, page, read, sent_requests, template,
+)
 
 
 def test_given_one_page_when_read_then_emits_customers_with_their_hyphenated_fields(http_mocker):
@@ -27,19 +29,15 @@ def test_given_one_page_when_read_then_emits_customers_with_their_hyphenated_fie
 
 def test_given_three_pages_when_read_then_follows_each_cursor_once_and_stops_on_has_more_false(http_mocker):
     acme = entries("customers")[0]
-    http_mocker.get(api_request("customers", {"per_page": "200"}),
-                    page([numbered(acme, 1), numbered(acme, 2)], has_more=True, cursor="cursor-after-2"))
-    http_mocker.get(api_request("customers", {"per_page": "200", "cursor": "cursor-after-2"}),
-                    page([numbered(acme, 3), numbered(acme, 4)], has_more=True, cursor="cursor-after-4"))
-    # The last page still carries a cursor: only has_more=false may stop the paging.
-    http_mocker.get(api_request("customers", {"per_page": "200", "cursor": "cursor-after-4"}),
-                    page([numbered(acme, 5)], has_more=False, cursor="cursor-after-5"))
+    pages = [[numbered(acme, 1), numbered(acme, 2)], [numbered(acme, 3), numbered(acme, 4)], [numbered(acme, 5)]]
+    expected = mock_cursor_pages(http_mocker, "customers", pages)
 
     output = read("customers")
 
     assert [m.record.data["uuid"][-6:] for m in output.records] == ["000001", "000002", "000003", "000004", "000005"]
     assert not output.errors
-    # http_mocker fails the test on any request not registered above, e.g. one sent with cursor-after-5.
+    # The last page still carries a cursor: only has_more=false may stop the paging.
+    assert sent_requests(http_mocker) == expected
 
 
 def test_given_no_customers_when_read_then_completes_with_no_records_and_no_error(http_mocker):

@@ -5,7 +5,7 @@ import json
 from airbyte_cdk.models import FailureType
 from airbyte_cdk.test.mock_http import HttpResponse
 
-from unit_tests.builders import api_request, assert_records_match_schema, entries, numbered, page, read, sent_requests, template
+from unit_tests.builders import mock_cursor_pages, api_request, assert_records_match_schema, entries, numbered, page, read, sent_requests, template
 
 FIRST_PAGE = {"per_page": "200"}
 
@@ -59,21 +59,13 @@ def test_given_invoices_when_read_then_every_record_and_nested_item_matches_the_
 def test_given_three_pages_when_read_then_sends_each_cursor_once_and_stops_after_has_more_false(http_mocker):
     invoice = entries("invoices", "invoices")[0]
     pages = [[numbered(invoice, 1)], [numbered(invoice, 2)], [numbered(invoice, 3), numbered(invoice, 4)]]
-    http_mocker.get(api_request("invoices", FIRST_PAGE), page(pages[0], has_more=True, cursor="cur_i2", key="invoices"))
-    http_mocker.get(api_request("invoices", {"per_page": "200", "cursor": "cur_i2"}),
-                    page(pages[1], has_more=True, cursor="cur_i3", key="invoices"))
-    http_mocker.get(api_request("invoices", {"per_page": "200", "cursor": "cur_i3"}),
-                    page(pages[2], has_more=False, cursor="cur_after_last", key="invoices"))
+    expected = mock_cursor_pages(http_mocker, "invoices", pages, key="invoices")
 
     output = read("invoices")
 
     assert not output.errors
     assert [m.record.data["uuid"] for m in output.records] == [r["uuid"] for p in pages for r in p]
-    assert sent_requests(http_mocker) == [
-        ("invoices", {"per_page": "200"}),
-        ("invoices", {"per_page": "200", "cursor": "cur_i2"}),
-        ("invoices", {"per_page": "200", "cursor": "cur_i3"}),
-    ]
+    assert sent_requests(http_mocker) == expected
 
 
 def test_given_no_invoices_when_read_then_emits_no_record_and_no_error(http_mocker):

@@ -5,7 +5,7 @@ import json
 from airbyte_cdk.models import FailureType
 from airbyte_cdk.test.mock_http import HttpResponse
 
-from unit_tests.builders import api_request, assert_records_match_schema, entries, numbered, page, read, sent_requests, template
+from unit_tests.builders import mock_cursor_pages, api_request, assert_records_match_schema, entries, numbered, page, read, sent_requests, template
 
 FIRST_PAGE = {"per_page": "200"}
 
@@ -32,17 +32,13 @@ def test_given_plan_groups_when_read_then_every_record_matches_the_discovered_sc
 def test_given_three_pages_when_read_then_sends_each_cursor_once_and_stops_after_has_more_false(http_mocker):
     group = entries("plan_groups", "plan_groups")[0]
     pages = [[numbered(group, 1)], [numbered(group, 2), numbered(group, 3)], [numbered(group, 4)]]
-    http_mocker.get(api_request("plan_groups", FIRST_PAGE), page(pages[0], has_more=True, cursor="cur_g2", key="plan_groups"))
-    http_mocker.get(api_request("plan_groups", {"per_page": "200", "cursor": "cur_g2"}),
-                    page(pages[1], has_more=True, cursor="cur_g3", key="plan_groups"))
-    http_mocker.get(api_request("plan_groups", {"per_page": "200", "cursor": "cur_g3"}),
-                    page(pages[2], has_more=False, cursor="cur_after_last", key="plan_groups"))
+    expected = mock_cursor_pages(http_mocker, "plan_groups", pages, key="plan_groups")
 
     output = read("plan_groups")
 
     assert not output.errors
     assert [m.record.data["uuid"] for m in output.records] == [r["uuid"] for p in pages for r in p]
-    assert [params.get("cursor") for _, params in sent_requests(http_mocker)] == [None, "cur_g2", "cur_g3"]
+    assert sent_requests(http_mocker) == expected
 
 
 def test_given_no_plan_groups_when_read_then_emits_no_record_and_no_error(http_mocker):

@@ -5,7 +5,7 @@ import json
 from airbyte_cdk.models import FailureType
 from airbyte_cdk.test.mock_http import HttpResponse
 
-from unit_tests.builders import api_request, assert_records_match_schema, entries, numbered, page, read, sent_requests, template
+from unit_tests.builders import mock_cursor_pages, api_request, assert_records_match_schema, entries, numbered, page, read, sent_requests, template
 
 FIRST_PAGE = {"per_page": "200"}
 
@@ -39,21 +39,13 @@ def test_given_plans_when_read_then_every_record_matches_the_discovered_schema(h
 def test_given_three_pages_when_read_then_sends_each_cursor_once_and_stops_after_has_more_false(http_mocker):
     plan = entries("plans", "plans")[0]
     pages = [[numbered(plan, 1), numbered(plan, 2)], [numbered(plan, 3)], [numbered(plan, 4)]]
-    http_mocker.get(api_request("plans", FIRST_PAGE), page(pages[0], has_more=True, cursor="cur_p2", key="plans"))
-    http_mocker.get(api_request("plans", {"per_page": "200", "cursor": "cur_p2"}),
-                    page(pages[1], has_more=True, cursor="cur_p3", key="plans"))
-    http_mocker.get(api_request("plans", {"per_page": "200", "cursor": "cur_p3"}),
-                    page(pages[2], has_more=False, cursor="cur_after_last", key="plans"))
+    expected = mock_cursor_pages(http_mocker, "plans", pages, key="plans")
 
     output = read("plans")
 
     assert not output.errors
     assert [m.record.data["uuid"] for m in output.records] == [r["uuid"] for p in pages for r in p]
-    assert sent_requests(http_mocker) == [
-        ("plans", {"per_page": "200"}),
-        ("plans", {"per_page": "200", "cursor": "cur_p2"}),
-        ("plans", {"per_page": "200", "cursor": "cur_p3"}),
-    ]
+    assert sent_requests(http_mocker) == expected
 
 
 def test_given_no_plans_when_read_then_emits_no_record_and_no_error(http_mocker):

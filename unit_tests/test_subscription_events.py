@@ -9,7 +9,7 @@ import json
 from airbyte_cdk.models import FailureType, SyncMode
 from airbyte_cdk.test.mock_http import HttpResponse
 
-from unit_tests.builders import (api_request, assert_records_match_schema, config, entries, numbered, page, read, run_cli,
+from unit_tests.builders import (mock_cursor_pages, api_request, assert_records_match_schema, config, entries, numbered, page, read, run_cli,
                                  sent_requests, template)
 
 FIRST_PAGE = {"per_page": "200"}
@@ -70,23 +70,14 @@ def test_given_events_with_blank_and_null_amounts_when_read_then_every_record_ma
 def test_given_three_pages_when_read_then_sends_each_cursor_once_and_stops_after_has_more_false(http_mocker):
     event = entries("subscription_events", "subscription_events")[1]  # the one with "" amounts
     pages = [[numbered(event, 1, "id"), numbered(event, 2, "id")], [numbered(event, 3, "id")], [numbered(event, 4, "id")]]
-    http_mocker.get(api_request("subscription_events", FIRST_PAGE),
-                    page(pages[0], has_more=True, cursor="cur_e2", key="subscription_events"))
-    http_mocker.get(api_request("subscription_events", {"per_page": "200", "cursor": "cur_e2"}),
-                    page(pages[1], has_more=True, cursor="cur_e3", key="subscription_events"))
-    http_mocker.get(api_request("subscription_events", {"per_page": "200", "cursor": "cur_e3"}),
-                    page(pages[2], has_more=False, cursor="cur_after_last", key="subscription_events"))
+    expected = mock_cursor_pages(http_mocker, "subscription_events", pages, key="subscription_events")
 
     output = read("subscription_events")
 
     assert not output.errors
     assert [m.record.data["id"] for m in output.records] == [1, 2, 3, 4]
     assert all(m.record.data.get("amount_in_cents") is None for m in output.records)
-    assert sent_requests(http_mocker) == [
-        ("subscription_events", {"per_page": "200"}),
-        ("subscription_events", {"per_page": "200", "cursor": "cur_e2"}),
-        ("subscription_events", {"per_page": "200", "cursor": "cur_e3"}),
-    ]
+    assert sent_requests(http_mocker) == expected
 
 
 def test_given_no_events_when_read_then_emits_no_record_and_no_error(http_mocker):
