@@ -124,6 +124,18 @@ def test_given_503_on_every_try_when_read_then_says_too_many_parallel_connection
     assert "retried with backoff up to 8 times" in failure.message
 
 
+@pytest.mark.parametrize("status", [404, 405, 409, 410])
+def test_given_endpoint_that_chartmogul_does_not_serve_when_read_then_fails_naming_it_without_retrying(http_mocker, retry_sleeps, status):
+    http_mocker.get(api_request("customers", CUSTOMERS), error(status, {"code": status, "message": "Not Found", "param": None}))
+
+    failure = _only_error(read("customers"))
+
+    assert failure.failure_type.value == "system_error" and retry_sleeps == []
+    assert failure.message == (
+        f"ChartMogul has no https://api.chartmogul.com/v1/customers for this account ({status}: Not Found). The endpoint "
+        "may have moved or been retired: please report it to the connector's maintainers.")
+
+
 @pytest.mark.parametrize("body", ["<html><body>Maintenance</body></html>", "", json.dumps({"data": "pong!"}), json.dumps([1, 2])])
 def test_given_response_that_is_not_the_entries_envelope_when_read_then_fails_loudly(http_mocker, retry_sleeps, body):
     http_mocker.get(api_request("customers", CUSTOMERS), HttpResponse(body, 200))
@@ -137,9 +149,11 @@ def test_given_response_that_is_not_the_entries_envelope_when_read_then_fails_lo
         "The API may be having an outage or returned an error page: try again later, and report it if it persists.")
 
 
+@freeze_time("2024-01-06T09:30:00Z")
 def test_given_a_failing_stream_when_read_then_other_streams_still_sync_and_the_run_reports_the_failure(http_mocker):
     http_mocker.get(api_request("customers", CUSTOMERS), error(401, {"code": 401, "message": "No valid API key provided", "param": None}))
-    http_mocker.get(api_request("activities", {"per_page": "200", "start-date": "2024-01-01T00:00:00Z"}), page(entries("activities")))
+    http_mocker.get(api_request("activities", {"per_page": "200", "start-date": "2024-01-01T00:00:00Z", "end-date": "2024-01-06T09:30:00Z"}),
+                    page(entries("activities")))
     from unit_tests.builders import catalog
 
     output = run_cli("read", config(), catalog("customers", "activities"))

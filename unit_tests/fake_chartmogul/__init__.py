@@ -13,7 +13,7 @@
 requests to `https://api.chartmogul.com` at it inside the current process.
 """
 
-from .dataset import Dataset, Route
+from .dataset import Dataset, Endpoint, Route
 from .server import FakeChartMogul, redirect_chartmogul
 
-__all__ = ["Dataset", "Route", "FakeChartMogul", "redirect_chartmogul"]
+__all__ = ["Dataset", "Endpoint", "Route", "FakeChartMogul", "redirect_chartmogul"]

@@ -1,6 +1,7 @@
 """The fake's HTTP side: a threaded server on 127.0.0.1 and an in-process redirect to it."""
 
 import base64
+import bisect
 import collections
 import contextlib
 import json
@@ -36,15 +37,20 @@ class FakeChartMogul:
     latency: seconds each response takes; rate_limit: requests per second before 429 (None = unlimited);
     max_connections: requests in flight before 503 (None = unlimited); retry_after: value of the Retry-After
     header on 429s (None = no header, as ChartMogul documents none); failures: endpoint → statuses to answer
-    before serving normally (e.g. {"customers": [429, 503]}).
+    before serving normally (e.g. {"customers": [429, 503]}); bursts: (after, status, count) triples: once
+    `after` requests have been admitted, the next `count` requests to any endpoint get `status` (a burst in the
+    middle of a sync, e.g. [(10, 429, 5), (30, 503, 3)]).
     """
 
     def __init__(self, dataset: Dataset, api_key: str, latency: float = 0.0, rate_limit: Optional[int] = None,
                  max_connections: Optional[int] = None, retry_after: Optional[str] = None,
-                 failures: Optional[Dict[str, List[int]]] = None) -> None:
+                 failures: Optional[Dict[str, List[int]]] = None,
+                 bursts: Optional[List[Tuple[int, int, int]]] = None) -> None:
         self.dataset, self.api_key, self.latency = dataset, api_key, latency
         self.rate_limit, self.max_connections, self.retry_after = rate_limit, max_connections, retry_after
         self.failures = {k: collections.deque(v) for k, v in (failures or {}).items()}
+        self.bursts = sorted(bursts or [])
+        self._admitted = 0
         self.stats = Stats()
         self._lock = threading.Lock()
         self._recent: Deque[float] = collections.deque()
@@ -83,6 +89,11 @@ class FakeChartMogul:
                 headers = {"Retry-After": self.retry_after} if self.retry_after else {}
                 return 429, {"code": 429, "message": "Your request rate has exceeded our rate limit.", "param": None}, headers
             self._recent.append(now)
+            self._admitted += 1
+            for after, status, count in self.bursts:
+                if after < self._admitted <= after + count:
+                    headers = {"Retry-After": self.retry_after} if status == 429 and self.retry_after else {}
+                    return status, {"code": status, "message": f"burst failure {status}", "param": None}, headers
             scripted = self.failures.get(endpoint)
             if scripted:
                 status = scripted.popleft()
@@ -145,22 +156,30 @@ def _serve(route: Route, query: Dict[str, str]) -> dict:
             raise _BadRequest("start-date must be before end-date", "start-date")
         return {route.records_key: [e for e in route.records if first <= date.fromisoformat(e["date"]) <= last],
                 "summary": {"current": 0, "previous": 0, "percentage-change": 0.0}}
-    records = route.records
+    records, low_index, high_index = route.records, 0, len(route.records)
     if route.kind == "dated":
         low = _instant(query["start-date"], "start-date", end=False) if "start-date" in query else None
         high = _instant(query["end-date"], "end-date", end=True) if "end-date" in query else None
-        if low or high:
+        if route.ordered:  # binary search: the records are in ascending date order
+            if low is not None:
+                low_index = bisect.bisect_left(records, low, key=lambda r: _instant(r["date"]))
+            if high is not None:
+                high_index = max(low_index, bisect.bisect_right(records, high, key=lambda r: _instant(r["date"])))
+        elif low or high:
             records = [r for r in records
                        if (low is None or low <= _instant(r["date"])) and (high is None or _instant(r["date"]) <= high)]
+            high_index = len(records)
     if "page" in query:
         raise _BadRequest("page is deprecated: use cursor pagination", "page")
     per_page = min(int(query.get("per_page", 200)), 200)
     offset = _decode_cursor(query["cursor"]) if "cursor" in query else 0
-    chunk = records[offset:offset + per_page]
-    has_more = offset + per_page < len(records)
+    first = low_index + offset
+    chunk = records[first:min(first + per_page, high_index)]
+    has_more = first + per_page < high_index
     body = {route.records_key: chunk, "has_more": has_more, "cursor": _encode_cursor(offset + len(chunk))}
     if "cursor" not in query:  # deprecated keys that ChartMogul still sends on first pages
-        body.update(per_page=per_page, page=1, current_page=1, total_pages=max(1, -(-len(records) // per_page)))
+        total = high_index - low_index
+        body.update(per_page=per_page, page=1, current_page=1, total_pages=max(1, -(-total // per_page)))
     return body
 
 

@@ -1,0 +1,141 @@
+"""The manifest opens in the Connector Builder: it validates against the CDK's declarative component schema, uses
+no custom Python component, resolves through the Builder's handler, and a Builder `test_read` of every stream
+(single-threaded, no retries, the Builder's default page/slice limits) returns the expected records and no error.
+
+The hosted Builder has the manifest and nothing else: the tests hide the connector package's files (as there) and
+hand the Builder what a user imports, the output of scripts/builder_manifest.py (the manifest with its schemas
+inlined, see `_builder_manifest`).
+"""
+
+import copy
+import functools
+import pkgutil
+import subprocess
+import sys
+from typing import Any, Dict, List
+
+import pytest
+import yaml
+from airbyte_cdk.connector_builder.connector_builder_handler import create_source, get_limits, read_stream, resolve_manifest
+from airbyte_cdk.models import ConfiguredAirbyteCatalog, Type
+from airbyte_cdk.sources.declarative.concurrent_declarative_source import get_declarative_component_schema
+from jsonschema import Draft7Validator
+
+from integration_tests import conformance as c
+
+MANIFEST = c.ROOT / "source_chartmogul" / "manifest.yaml"
+
+
+def _manifest() -> Dict[str, Any]:
+    return yaml.safe_load(MANIFEST.read_text())
+
+
+@functools.lru_cache(maxsize=None)
+def _builder_manifest() -> Dict[str, Any]:
+    """What a user imports into the Builder: the output of scripts/builder_manifest.py (schemas inlined)."""
+    done = subprocess.run([sys.executable, str(c.ROOT / "scripts" / "builder_manifest.py")], capture_output=True, text=True,
+                          check=True, cwd=c.ROOT)
+    manifest = yaml.safe_load(done.stdout)
+    assert not [s for s in manifest["streams"] if s["schema_loader"]["type"] != "InlineSchemaLoader"]
+    return manifest
+
+
+def _builder_config(command: str, manifest: Dict[str, Any], **overrides: Any) -> Dict[str, Any]:
+    """What the Builder sends: the user's config plus the command and the manifest."""
+    return {**c.sample_config(), **overrides, "__command": command, "__injected_declarative_manifest": manifest}
+
+
+@pytest.fixture(autouse=True)
+def hosted_builder(monkeypatch):
+    """As in the hosted Builder, the connector package's files cannot be read (the CDK reads them with pkgutil)."""
+    c.discovered_streams(), c.resolved_manifest()  # computed from the package before it is hidden
+    real_get_data = pkgutil.get_data
+
+    def get_data(package: str, resource: str):
+        if package.split(".")[0] == "source_chartmogul":
+            raise FileNotFoundError(f"{package}/{resource}: the Connector Builder has no connector package")
+        return real_get_data(package, resource)
+
+    monkeypatch.setattr(pkgutil, "get_data", get_data)
+
+
+def test_the_builder_simulation_hides_the_package_files():
+    with pytest.raises(FileNotFoundError):
+        pkgutil.get_data("source_chartmogul", "schemas/customers.json")
+
+
+def _resolved_by_builder() -> Dict[str, Any]:
+    config = _builder_config("resolve_manifest", _manifest())
+    message = resolve_manifest(create_source(config, get_limits(config)))
+    assert message.type == Type.RECORD, message
+    return message.record.data["manifest"]
+
+
+def _schema_errors(manifest: Dict[str, Any]) -> List[str]:
+    validator = Draft7Validator(get_declarative_component_schema())
+    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(manifest)]
+
+
+def _components(value: Any) -> List[Dict[str, Any]]:
+    """Every component (a mapping with a `type`) anywhere in a manifest."""
+    if isinstance(value, dict):
+        return ([value] if isinstance(value.get("type"), str) else []) + [x for v in value.values() for x in _components(v)]
+    if isinstance(value, list):
+        return [x for v in value for x in _components(v)]
+    return []
+
+
+def test_resolved_manifest_validates_against_the_declarative_component_schema():
+    assert _schema_errors(_resolved_by_builder()) == []
+
+
+def test_schema_validation_rejects_a_broken_manifest():
+    """The check above can fail: a misspelt component type in one stream is reported."""
+    broken = copy.deepcopy(_resolved_by_builder())
+    broken["streams"][0]["retriever"]["type"] = "SimpleRetreiver"
+    assert _schema_errors(broken)
+
+
+def test_manifest_uses_no_custom_python_component():
+    components = _components(_resolved_by_builder())
+    assert {"DeclarativeStream", "HttpRequester", "DefaultErrorHandler"} <= {x["type"] for x in components}
+    assert [x for x in components if x["type"].startswith("Custom") or "class_name" in x] == []
+    assert not (MANIFEST.parent / "components.py").exists()
+
+
+def test_builder_resolves_every_stream_that_discover_reports():
+    assert [s["name"] for s in _resolved_by_builder()["streams"]] == list(c.discovered_streams())
+
+
+def _test_read(stream: str, **config_overrides: Any) -> Dict[str, Any]:
+    config = _builder_config("test_read", copy.deepcopy(_builder_manifest()), **config_overrides)
+    limits = get_limits(config)  # the Builder's defaults: 5 slices, 5 pages per slice, 100 records
+    (configured,) = [s for s in c.configured_catalog().streams if s.stream.name == stream]
+    catalog = ConfiguredAirbyteCatalog(streams=[configured])
+    message = read_stream(create_source(config, limits, catalog, []), config, catalog, [], limits)
+    assert message.type == Type.RECORD, message.trace.error.message if message.trace else message
+    return message.record.data
+
+
+@pytest.mark.parametrize("stream", c.stream_names())
+def test_builder_test_read_returns_the_expected_records(stream: str):
+    result = _test_read(stream)
+
+    assert [log for log in result["logs"] if log["level"] in ("ERROR", "FATAL")] == []
+    pages = [page for slice_ in result["slices"] for page in slice_["pages"]]
+    assert pages and all(page["response"]["status"] == 200 for page in pages)
+    # The Builder shows records as the API sent them: drop top-level nulls, as the protocol does.
+    records = [{k: v for k, v in r.items() if v is not None} for page in pages for r in page["records"]]
+    assert records, f"the Builder's test read of {stream} returned no record"
+    expected = c.by_primary_key(stream, c.expected_data(stream))
+    got = c.by_primary_key(stream, records)
+    assert {k: expected.get(k) for k in got} == got, "records differ from expected_records.jsonl"
+    if not result["test_read_limit_reached"]:
+        assert got == expected, "a test read within the limits returns every record"
+
+
+def test_builder_test_read_reports_a_rejected_key():
+    """The test read above would show a failure: with a key ChartMogul rejects, the Builder logs our 401 message."""
+    result = _test_read("customers", api_key=c.load_json(c.HERE / "invalid_config.json")["api_key"])
+    errors = [log["message"] for log in result["logs"] if log["level"] in ("ERROR", "FATAL")]
+    assert any("ChartMogul rejected the API key (401" in message for message in errors), errors

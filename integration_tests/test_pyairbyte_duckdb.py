@@ -1,0 +1,165 @@
+"""PyAirbyte → DuckDB: the README's loader (scripts/load_duckdb.py) run against the offline ChartMogul.
+
+PyAirbyte starts the installed `source-chartmogul` executable as a subprocess. That process reaches the fake
+through integration_tests/offline_site/sitecustomize.py (put on PYTHONPATH here), which installs the redirect
+when CHARTMOGUL_FAKE_URL is set. Needs the `load` extra (`pip install -e '.[dev,load]'`): CI installs it.
+"""
+
+import contextlib
+import importlib.util
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Dict, Iterator, List, Mapping, Tuple
+
+import pytest
+
+from integration_tests import conformance as c
+
+LOADER = c.ROOT / "scripts" / "load_duckdb.py"
+OFFLINE_SITE = c.HERE / "offline_site"
+
+
+def _loader() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("load_duckdb", LOADER)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _column(field: str) -> str:
+    """PyAirbyte's column name for a field: lower case, anything else than [a-z0-9_] becomes `_`."""
+    return re.sub(r"[^a-z0-9_]", "_", field.lower())
+
+
+def _as_stored(value: Any, schema: Mapping[str, Any]) -> Any:
+    """An expected value as DuckDB returns it: TIMESTAMP (UTC), DATE, DECIMAL, or JSON text for nested values."""
+    if value is None:
+        return None
+    if isinstance(value, (dict, list)):
+        return value  # compared after json.loads of the JSON column
+    if schema.get("format") == "date-time":
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(timezone.utc).replace(tzinfo=None)
+    if schema.get("format") == "date":
+        return date.fromisoformat(value)
+    if isinstance(value, float) or "number" in schema.get("type", []):
+        return Decimal(str(value))
+    return value
+
+
+@pytest.fixture(scope="module")
+def offline_env(fake_chartmogul, tmp_path_factory) -> Iterator[Path]:
+    """The environment the connector subprocess inherits: the fake's URL and the offline site on PYTHONPATH."""
+    if importlib.util.find_spec("airbyte") is None:
+        pytest.fail("PyAirbyte is missing: install the load extra (pip install -e '.[dev,load]'), as .ci/run does")
+    logs = tmp_path_factory.mktemp("pyairbyte-logs")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("CHARTMOGUL_FAKE_URL", fake_chartmogul.url)
+        env.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(OFFLINE_SITE), os.environ.get("PYTHONPATH")])))
+        env.setenv("AIRBYTE_OFFLINE_MODE", "1")
+        env.setenv("AIRBYTE_LOGGING_ROOT", str(logs))
+        # Without the redirect the connector would retry api.chartmogul.com for minutes: prove it is in place.
+        probe = subprocess.run([sys.executable, "-c", "import requests; print(requests.adapters.HTTPAdapter.send.__qualname__)"],
+                               capture_output=True, text=True, check=True)
+        assert "redirect_chartmogul" in probe.stdout, probe
+        yield logs
+
+
+@pytest.fixture(scope="module")
+def first_load(fake_chartmogul, offline_env, tmp_path_factory) -> Tuple[Path, str, int]:
+    """The README's command, once: (DuckDB file, what it printed, requests the fake served meanwhile)."""
+    db = tmp_path_factory.mktemp("duckdb") / "chartmogul.duckdb"
+    requests_before = fake_chartmogul.stats.requests
+    stdout = _run_loader(["--config", str(c.SAMPLE_CONFIG), "--db", str(db)])
+    return db, stdout, fake_chartmogul.stats.requests - requests_before
+
+
+def _run_loader(args: List[str]) -> str:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert _loader().main(args) == 0
+    return out.getvalue()
+
+
+def _counts(stdout: str) -> Dict[str, str]:
+    """The loader's printed table: {table: row count}."""
+    return dict(re.findall(r"^(\w+)\s+(\d+)$", stdout, flags=re.MULTILINE))
+
+
+def _tables(db: Path) -> Dict[str, list]:
+    import duckdb
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        return {
+            stream: [dict(zip([d[0] for d in cursor.description], row)) for row in cursor.fetchall()]
+            for stream in c.stream_names()
+            for cursor in [con.execute(f'SELECT * FROM main."{stream}"')]
+        }
+
+
+def test_loader_prints_the_row_count_of_every_table(first_load):
+    _, stdout, requests = first_load
+    assert _counts(stdout) == {stream: str(len(c.expected_data(stream))) for stream in c.stream_names()}
+    assert requests > 0, "the connector subprocess read from the fake"
+
+
+def test_every_table_holds_exactly_the_expected_rows_and_values(first_load):
+    db, _, _ = first_load
+    tables = _tables(db)
+    schemas = {name: s.json_schema for name, s in c.discovered_streams().items()}
+    for stream in c.stream_names():
+        properties = schemas[stream]["properties"]
+        pk = [_column(k) for k in c.primary_key(stream)]
+        rows = {tuple(row[k] for k in pk): row for row in tables[stream]}
+        assert len(rows) == len(tables[stream]) == len(c.expected_data(stream)), stream
+        for record in c.expected_data(stream):
+            key = tuple(_as_stored(record[k], properties[k]) for k in c.primary_key(stream))
+            row = rows[key]
+            for field, schema in properties.items():
+                stored, expected = row[_column(field)], _as_stored(record.get(field), schema)
+                if isinstance(expected, (dict, list)):
+                    stored = json.loads(stored)
+                assert stored == expected, f"{stream} {key} {field}: {stored!r} != {expected!r}"
+
+
+def test_a_few_values_read_as_chartmogul_means_them(first_load):
+    """Spot checks in SQL, as a user would query the file: cents, hyphenated fields, dates, nested lists."""
+    import duckdb
+
+    activities, mrr, customers, invoices = (c.expected_data(s) for s in ("activities", "mrr", "customers", "invoices"))
+    with duckdb.connect(str(first_load[0]), read_only=True) as con:
+        def one(sql: str) -> Any:
+            return con.execute(sql).fetchone()[0]
+
+        assert one("SELECT sum(activity_mrr_movement) FROM activities") == sum(a["activity-mrr-movement"] for a in activities)
+        assert one("SELECT mrr FROM mrr ORDER BY date DESC LIMIT 1") == max(mrr, key=lambda m: m["date"])["mrr"]
+        assert one("SELECT count(*) FROM customers WHERE customer_since IS NULL") == sum("customer-since" not in r for r in customers)
+        assert one("SELECT sum(json_array_length(line_items)) FROM invoices") == sum(len(i["line_items"]) for i in invoices)
+
+
+def test_running_again_merges_on_primary_keys_and_full_refresh_rebuilds(first_load):
+    import duckdb
+
+    db, _, _ = first_load
+    expected = {stream: str(len(c.expected_data(stream))) for stream in c.stream_names()}
+    with duckdb.connect(str(db)) as con:  # a customer that no longer exists in ChartMogul
+        con.execute("INSERT INTO customers (uuid, name, _airbyte_raw_id, _airbyte_extracted_at, _airbyte_meta) "
+                    "VALUES ('cus_00000000-0000-4000-8000-0000000000ff', 'Deleted Ltd', 'stale', now(), '{}')")
+
+    again = _counts(_run_loader(["--config", str(c.SAMPLE_CONFIG), "--db", str(db)]))
+
+    # Activities re-read over the lookback window and every other stream read again: still one row per key.
+    assert again == {**expected, "customers": str(len(c.expected_data("customers")) + 1)}
+
+    rebuilt = _counts(_run_loader(["--config", str(c.SAMPLE_CONFIG), "--db", str(db), "--full-refresh"]))
+
+    assert rebuilt == expected
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM customers WHERE name = 'Deleted Ltd'").fetchone()[0] == 0
