@@ -79,3 +79,14 @@ def test_manifest_sends_requests_only_to_api_chartmogul_com():
     assert urls and all(u == "https://api.chartmogul.com" or u.startswith("https://api.chartmogul.com/v1/") for u in urls), urls
     metadata = yaml.safe_load((ROOT / "metadata.yaml").read_text())
     assert metadata["data"]["allowedHosts"]["hosts"] == ["api.chartmogul.com"]
+
+
+def test_package_version_docker_tag_and_latest_changelog_row_agree():
+    import re
+
+    version = re.search(r'^version = "([^"]+)"', (ROOT / "pyproject.toml").read_text(), re.M).group(1)
+    metadata = yaml.safe_load((ROOT / "metadata.yaml").read_text())["data"]
+    changelog = (ROOT / "docs" / "chartmogul.md").read_text().split("## Changelog", 1)[1]
+    latest_row = next(line for line in changelog.splitlines() if line.startswith("| 0.") or line.startswith("| 1."))
+    assert metadata["dockerImageTag"] == version
+    assert latest_row.split("|")[1].strip() == version

@@ -7,7 +7,9 @@
 - `start-date`/`end-date` filters on activities (inclusive, on the activity `date`) and on metrics
   (inclusive, `YYYY-MM-DD`, both required, plus `interval`).
 - Optional latency per request and ChartMogul's limits: requests per second (429 beyond) and parallel
-  connections (503 beyond); scripted failures per endpoint.
+  connections (503 beyond); scripted failures per endpoint, and bursts of failures in the middle of a sync.
+- `Dataset.generate(..., lazy=True)` builds each record when it is served, so the benchmark's 10x account
+  (2.2 million records) fits in constant memory; date filters on an `ordered` route are a binary search.
 
 `FakeChartMogul` is a real threaded HTTP server on 127.0.0.1; `redirect_chartmogul()` points the connector's
 requests to `https://api.chartmogul.com` at it inside the current process.

@@ -1,6 +1,5 @@
 """What the fake serves: one `Route` per endpoint, with the records it lists and how it lists them."""
 
-import random
 import uuid as uuidlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -91,33 +90,12 @@ class Dataset:
                  end: date = date(2026, 11, 1), seed: int = 7, lazy: bool = False) -> "Dataset":
         """A synthetic account: customers, activities spread over `metric_days` before `end`, daily metrics.
 
-        lazy=True builds customers and activities on demand (`SyntheticRecords`, record i from a seed derived from
-        i), so memory stays flat however large the account; the records differ from the eager ones but have the
-        same shape, and activities are evenly spread in ascending `date` order.
+        Record i is built from a seed derived from i (`SyntheticRecords`); activities are evenly spread in ascending
+        `date` order. lazy=True builds them when served, so memory stays flat however large the account; otherwise
+        they are built once, up front.
         """
-        rng = random.Random(seed)
         start = datetime.combine(end - timedelta(days=metric_days), datetime.min.time(), tzinfo=timezone.utc)
-        span = metric_days * 86_400
-        if lazy:
-            return cls._generate_lazy(customers, activities, metric_days, end, seed, start, span)
-        customer_rows = [_customer(i, rng, start + timedelta(seconds=span * i // max(customers, 1)))
-                         for i in range(customers)]
-        activity_rows = sorted(
-            (_activity(i, rng, customer_rows[rng.randrange(customers)] if customers else None,
-                       start + timedelta(seconds=rng.randrange(span)))
-             for i in range(activities)),
-            key=lambda a: a["date"],
-        )
-        return cls({
-            "customers": Route("list", customer_rows),
-            "activities": Route("dated", activity_rows),
-            "metrics/customer-count": Route("metrics", _customer_count(end, metric_days)),
-        })
-
-    @classmethod
-    def _generate_lazy(cls, customers: int, activities: int, metric_days: int, end: date, seed: int,
-                       start: datetime, span: int) -> "Dataset":
-        base = int(start.timestamp())
+        base, span = int(start.timestamp()), metric_days * 86_400
 
         def customer(i: int) -> dict:
             return _synthetic_customer(i, seed, base + span * i // max(customers, 1))
@@ -125,9 +103,10 @@ class Dataset:
         def activity(i: int) -> dict:
             return _synthetic_activity(i, seed, customers, base + span * i // max(activities, 1))
 
+        customer_rows, activity_rows = SyntheticRecords(customers, customer), SyntheticRecords(activities, activity)
         return cls({
-            "customers": Route("list", SyntheticRecords(customers, customer)),
-            "activities": Route("dated", SyntheticRecords(activities, activity), ordered=True),
+            "customers": Route("list", customer_rows if lazy else list(customer_rows)),
+            "activities": Route("dated", activity_rows if lazy else list(activity_rows), ordered=True),
             "metrics/customer-count": Route("metrics", _customer_count(end, metric_days)),
         })
 
@@ -138,43 +117,7 @@ def _customer_count(end: date, metric_days: int) -> List[dict]:
             for i, d in enumerate(days)]
 
 
-def _customer(i: int, rng: random.Random, since: datetime) -> dict:
-    mrr = rng.randrange(0, 50_000)
-    return {
-        "id": 1_000_000 + i, "uuid": f"cus_{uuidlib.UUID(int=rng.getrandbits(128))}",
-        "external_id": f"acct_{i}", "external_ids": [f"acct_{i}"],
-        "data_source_uuid": "ds_00000000-0000-4000-8000-000000000001",
-        "data_source_uuids": ["ds_00000000-0000-4000-8000-000000000001"],
-        "name": f"Customer {i}", "email": f"billing{i}@example.com", "company": f"Company {i}",
-        "status": "Active" if mrr else "Cancelled", "customer-since": since.strftime("%Y-%m-%dT%H:%M:%S+00:00"),
-        "lead_created_at": None, "free_trial_started_at": None,
-        "country": "US", "state": "CA", "city": "San Francisco", "zip": "94103",
-        "address": {"address_zip": "94103", "city": "San Francisco", "state": "California", "country": "United States"},
-        "attributes": {"tags": ["generated"], "stripe": {}, "clearbit": {}, "custom": {"Seats": i % 50}},
-        "mrr": mrr, "arr": mrr * 12, "billing-system-url": None,
-        "chartmogul-url": f"https://app.chartmogul.com/#/customers/{1_000_000 + i}",
-        "billing-system-type": "Import API", "currency": "USD", "currency-sign": "$",
-        "owner": None, "website_url": None,
-    }
-
-
-def _activity(i: int, rng: random.Random, customer: dict, when: datetime) -> dict:
-    kind = rng.choice(["new_biz", "expansion", "contraction", "churn", "reactivation"])
-    movement = rng.randrange(100, 10_000) * (-1 if kind in ("contraction", "churn") else 1)
-    after = 0 if kind == "churn" else abs(movement)
-    return {
-        "uuid": str(uuidlib.UUID(int=rng.getrandbits(128))), "date": when.strftime("%Y-%m-%dT%H:%M:%S+00:00"),
-        "type": kind, "description": f"{kind} on plan Gold", "activity-mrr": after,
-        "activity-mrr-movement": movement, "activity-arr": after * 12, "currency": "USD",
-        "subscription-external-id": f"sub_{i}", "subscription-set-external-id": None,
-        "plan-external-id": "gold_monthly", "customer-name": customer["name"] if customer else None,
-        "customer-uuid": customer["uuid"] if customer else None,
-        "customer-external-id": customer["external_id"] if customer else None,
-        "billing-connector-uuid": "ds_00000000-0000-4000-8000-000000000001",
-    }
-
-
-# --- lazy records: each one a pure function of its index, cheap enough to build on every request ------------------
+# --- synthetic records: each one a pure function of its index, cheap enough to build on every request ------------
 _KINDS = ("new_biz", "expansion", "contraction", "churn", "reactivation")
 _DS = "ds_00000000-0000-4000-8000-000000000001"
 
