@@ -83,7 +83,7 @@ def endpoint_of(stream: Mapping[str, Any]) -> Endpoint:
     retriever = stream["retriever"]
     requester = retriever["requester"]
     parameters = stream.get("$parameters", {})
-    url = render(requester.get("url") or requester["url_base"].rstrip("/") + "/" + requester["path"].lstrip("/"), parameters)
+    url = render(requester["url"], parameters)
     assert url.startswith(API_BASE), f"stream {stream['name']} reads {url}, outside {API_BASE}"
     records_key = render(retriever["record_selector"]["extractor"]["field_path"][0], parameters)
     query = requester.get("request_parameters") or {}

@@ -2,6 +2,7 @@
 
 import base64
 import copy
+import functools
 import io
 import json
 import sys
@@ -110,8 +111,10 @@ def read(stream: str, cfg: Optional[Mapping[str, Any]] = None, sync_mode: SyncMo
     return run_cli("read", cfg or config(), catalog(stream, sync_mode=sync_mode), state)
 
 
-def discovered_schemas(cfg: Optional[Mapping[str, Any]] = None) -> Mapping[str, dict]:
-    out = run_cli("discover", cfg or config())
+@functools.lru_cache(maxsize=None)
+def discovered_schemas() -> Mapping[str, dict]:
+    """Each stream's schema as `discover` reports it (the same for every test: computed once)."""
+    out = run_cli("discover", config())
     return {s.name: s.json_schema for s in out.catalog.catalog.streams}
 
 

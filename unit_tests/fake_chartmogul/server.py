@@ -86,20 +86,20 @@ class FakeChartMogul:
             while self._recent and now - self._recent[0] >= 1.0:
                 self._recent.popleft()
             if self.rate_limit is not None and len(self._recent) >= self.rate_limit:
-                headers = {"Retry-After": self.retry_after} if self.retry_after else {}
-                return 429, {"code": 429, "message": "Your request rate has exceeded our rate limit.", "param": None}, headers
+                return 429, {"code": 429, "message": "Your request rate has exceeded our rate limit.", "param": None}, self._retry_headers(429)
             self._recent.append(now)
             self._admitted += 1
             for after, status, count in self.bursts:
                 if after < self._admitted <= after + count:
-                    headers = {"Retry-After": self.retry_after} if status == 429 and self.retry_after else {}
-                    return status, {"code": status, "message": f"burst failure {status}", "param": None}, headers
+                    return status, {"code": status, "message": f"burst failure {status}", "param": None}, self._retry_headers(status)
             scripted = self.failures.get(endpoint)
             if scripted:
                 status = scripted.popleft()
-                headers = {"Retry-After": self.retry_after} if status == 429 and self.retry_after else {}
-                return status, {"code": status, "message": f"scripted failure {status}", "param": None}, headers
+                return status, {"code": status, "message": f"scripted failure {status}", "param": None}, self._retry_headers(status)
         return None
+
+    def _retry_headers(self, status: int) -> Dict[str, str]:
+        return {"Retry-After": self.retry_after} if status == 429 and self.retry_after else {}
 
     def _release(self, path: str, query: Dict[str, str], status: int) -> None:
         with self._lock:
