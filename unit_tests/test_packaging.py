@@ -87,6 +87,6 @@ def test_package_version_docker_tag_and_latest_changelog_row_agree():
     version = re.search(r'^version = "([^"]+)"', (ROOT / "pyproject.toml").read_text(), re.M).group(1)
     metadata = yaml.safe_load((ROOT / "metadata.yaml").read_text())["data"]
     changelog = (ROOT / "docs" / "chartmogul.md").read_text().split("## Changelog", 1)[1]
-    latest_row = next(line for line in changelog.splitlines() if line.startswith("| 0.") or line.startswith("| 1."))
+    latest_row = next(line for line in changelog.splitlines() if re.match(r"\| \d+\.\d+\.\d+ \|", line))
     assert metadata["dockerImageTag"] == version
     assert latest_row.split("|")[1].strip() == version

@@ -1,0 +1,184 @@
+"""metadata.yaml is valid Airbyte connector metadata, declares 2.0.0's breaking change for 1.x users, and pins a base
+image whose build runs the console script pyproject.toml declares."""
+
+import copy
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Dict, List
+
+import jsonschema
+import pytest
+import yaml
+from packaging.specifiers import SpecifierSet
+
+from unit_tests.builders import config
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMA = yaml.safe_load((ROOT / "unit_tests" / "resource" / "metadata_schema" / "ConnectorMetadataDefinitionV0.yaml").read_text())
+METADATA = yaml.safe_load((ROOT / "metadata.yaml").read_text())
+PYPROJECT = (ROOT / "pyproject.toml").read_text()
+
+# The registry's 1.x connector (1.1.20, manifest-only): each stream's primary key and declared fields with their
+# JSON types (`string` unless noted; 1.x declared no `format`). From airbytehq/airbyte,
+# airbyte-integrations/connectors/source-chartmogul/manifest.yaml.
+_COUNT_1X = (["date"], {"date": "string", "customers": "integer"})
+STREAMS_1X: Dict[str, tuple] = {
+    "customers": (["id"], {
+        **dict.fromkeys(["billing-system-type", "billing-system-url", "chartmogul-url", "city", "company", "country",
+                         "currency", "currency-sign", "customer_since", "data_source_uuid", "email", "external_id",
+                         "free_trial_started_at", "lead_created_at", "name", "state", "status", "uuid", "zip"], "string"),
+        "address": "object", "attributes": "object", "arr": "integer", "mrr": "integer", "id": "integer",
+        "data_source_uuids": "array", "external_ids": "array",
+    }),
+    "activities": (["uuid"], {
+        **dict.fromkeys(["description", "date", "type", "currency", "subscription-external-id", "plan-external-id",
+                         "customer-name", "customer-uuid", "customer-external-id", "billing-connector-uuid", "uuid"],
+                        "string"),
+        "activity-mrr-movement": "integer", "activity-mrr": "integer", "activity-arr": "integer",
+    }),
+    "customer_daily_count": _COUNT_1X,
+    "customer_weekly_count": _COUNT_1X,
+    "customer_monthly_count": _COUNT_1X,
+    "customer_quarterly_count": _COUNT_1X,
+}
+
+
+def _errors(metadata: Dict[str, Any]) -> List[str]:
+    validator = jsonschema.Draft7Validator(SCHEMA, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
+    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(metadata)]
+
+
+def _version() -> str:
+    return re.search(r'^version = "([^"]+)"', PYPROJECT, re.M).group(1)
+
+
+def test_schema_is_a_valid_draft_7_schema():
+    jsonschema.Draft7Validator.check_schema(SCHEMA)
+
+
+def test_metadata_yaml_validates_against_the_connector_metadata_schema():
+    assert _errors(METADATA) == []
+
+
+def _broken(change) -> Dict[str, Any]:
+    metadata = copy.deepcopy(METADATA)
+    change(metadata["data"])
+    return metadata
+
+
+BREAKING = ("releases", "breakingChanges", "2.0.0")
+
+
+def _at(data, *path):
+    for key in path:
+        data = data[key]
+    return data
+
+
+@pytest.mark.parametrize(
+    "change, error",
+    [
+        pytest.param(lambda d: d.pop("dockerImageTag"), "data: 'dockerImageTag' is a required property", id="required field missing"),
+        pytest.param(lambda d: d.update(dockerImagetag="2.0.0"), "data: Additional properties are not allowed ('dockerImagetag' was unexpected)", id="misspelt key"),
+        pytest.param(lambda d: d.update(connectorType="src"), "data/connectorType: 'src' is not one of ['destination', 'source']", id="unknown connector type"),
+        pytest.param(lambda d: d.update(definitionId="chartmogul"), "data/definitionId: 'chartmogul' does not match", id="definition id not a uuid"),
+        pytest.param(lambda d: d["allowedHosts"].update(hosts="api.chartmogul.com"), "data/allowedHosts/hosts: 'api.chartmogul.com' is not of type 'array'", id="allowed hosts not a list"),
+        pytest.param(lambda d: d["allowedHosts"].update(hosts=[443]), "data/allowedHosts/hosts/0: 443 is not of type 'string'", id="allowed host not a string"),
+        pytest.param(lambda d: d["connectorBuildOptions"].update(baseImage="docker.io/airbyte/python-connector-base:4.0.2"), "data/connectorBuildOptions/baseImage: 'docker.io/airbyte/python-connector-base:4.0.2' does not match", id="base image without digest"),
+        pytest.param(lambda d: d["releases"].update(breakingChanges={"2.0": _at(d, *BREAKING)}), "data/releases/breakingChanges: '2.0' does not match any of the regexes", id="version key not x.y.z"),
+        pytest.param(lambda d: d["releases"].update(breakingChanges={}), "data/releases/breakingChanges: {} should be non-empty", id="no breaking change"),
+        pytest.param(lambda d: d["releases"].pop("breakingChanges"), "data/releases: 'breakingChanges' is a required property", id="releases without breaking changes"),
+        pytest.param(lambda d: _at(d, *BREAKING).pop("message"), "data/releases/breakingChanges/2.0.0: 'message' is a required property", id="no message"),
+        pytest.param(lambda d: _at(d, *BREAKING).pop("upgradeDeadline"), "data/releases/breakingChanges/2.0.0: 'upgradeDeadline' is a required property", id="no deadline"),
+        pytest.param(lambda d: _at(d, *BREAKING).update(upgradeDeadline="mid January"), "data/releases/breakingChanges/2.0.0/upgradeDeadline: 'mid January' is not a 'date'", id="deadline not a date"),
+        pytest.param(lambda d: _at(d, *BREAKING).update(upgradeDeadline=yaml.safe_load("2027-01-15")), "data/releases/breakingChanges/2.0.0/upgradeDeadline: datetime.date(2027, 1, 15) is not of type 'string'", id="deadline unquoted in YAML"),
+        pytest.param(lambda d: _at(d, *BREAKING, "scopedImpact", 0).update(scopeType="field"), "data/releases/breakingChanges/2.0.0/scopedImpact/0/scopeType: 'stream' was expected", id="scope type not stream"),
+        pytest.param(lambda d: _at(d, *BREAKING, "scopedImpact", 0).update(impactedScopes=[]), "data/releases/breakingChanges/2.0.0/scopedImpact/0/impactedScopes: [] should be non-empty", id="no impacted stream"),
+        pytest.param(lambda d: _at(d, *BREAKING).update(scopedImpact=[]), "data/releases/breakingChanges/2.0.0/scopedImpact: [] should be non-empty", id="empty scoped impact"),
+    ],
+)
+def test_broken_metadata_fails_validation_naming_the_field(change, error):
+    errors = _errors(_broken(change))
+
+    assert len(errors) == 1 and errors[0].startswith(error), errors
+
+
+def _discovered() -> Dict[str, Dict[str, Any]]:
+    from airbyte_cdk.test.entrypoint_wrapper import discover
+
+    from source_chartmogul.source import SourceChartmogul
+
+    output = discover(SourceChartmogul(catalog=None, config=config(), state=None), config())
+    return {s.name: {"primary_key": s.source_defined_primary_key, "schema": s.json_schema} for s in output.catalog.catalog.streams}
+
+
+def _declared_type(schema: Dict[str, Any]) -> tuple:
+    types = schema.get("type", [])
+    return tuple(t for t in ([types] if isinstance(types, str) else types) if t != "null"), schema.get("format")
+
+
+def test_breaking_change_of_the_version_names_exactly_the_1x_streams_that_changed():
+    ours = _discovered()
+    changed = set()
+    for name, (primary_key, fields) in STREAMS_1X.items():
+        if name not in ours or [[k] for k in primary_key] != ours[name]["primary_key"]:
+            changed.add(name)  # gone, or keyed differently
+            continue
+        properties = ours[name]["schema"]["properties"]
+        if any(field not in properties or _declared_type(properties[field]) != ((kind,), None) for field, kind in fields.items()):
+            changed.add(name)  # a field renamed, removed or typed differently
+
+    breaking = METADATA["data"]["releases"]["breakingChanges"][METADATA["data"]["dockerImageTag"]]
+
+    assert METADATA["data"]["dockerImageTag"] == _version() == "2.0.0"
+    assert [s["scopeType"] for s in breaking["scopedImpact"]] == ["stream"]
+    assert set(breaking["scopedImpact"][0]["impactedScopes"]) == changed
+    assert "https://docs.airbyte.com/integrations/sources/chartmogul-migrations" in breaking["message"]
+    assert (ROOT / "docs" / "chartmogul-migrations.md").read_text().startswith("# ChartMogul Migration Guide")
+
+
+def test_base_image_runs_python_3_11_which_the_package_supports():
+    base_image = METADATA["data"]["connectorBuildOptions"]["baseImage"]
+    requires_python = re.search(r'^requires-python = "([^"]+)"', PYPROJECT, re.M).group(1)
+
+    assert base_image.startswith("docker.io/airbyte/python-connector-base:4.0.2@sha256:")  # 4.0.x: Python 3.11
+    assert "3.11" in SpecifierSet(requires_python)
+    assert {"language:python", "cdk:low-code"} <= set(METADATA["data"]["tags"])
+
+
+def test_cdk_image_build_runs_the_console_script_that_pyproject_declares(tmp_path):
+    """`airbyte-cdk image build`, with a stand-in `docker` that records its arguments: the build is FROM the pinned
+    base image and CONNECTOR_NAME, the command the image's entrypoint runs, is pyproject's console script."""
+    fake_bin, calls = tmp_path / "bin", tmp_path / "docker-calls.jsonl"
+    fake_bin.mkdir()
+    (fake_bin / "docker").write_text(f'#!{sys.executable}\nimport json, sys\n'
+                                     f'open({str(calls)!r}, "a").write(json.dumps(sys.argv[1:]) + "\\n")\n')
+    (fake_bin / "docker").chmod(0o755)
+    (tmp_path / "source-chartmogul").symlink_to(ROOT)  # the CDK names the connector after its folder
+    (tmp_path / "Dockerfile").write_text("# not built: docker is a stand-in in this test\n")
+
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("airbyte-cdk")), "image", "build", "source-chartmogul", "--no-verify",
+         "--dockerfile", str(tmp_path / "Dockerfile")],
+        cwd=tmp_path, env={**os.environ, "PATH": f"{fake_bin}{os.pathsep}{os.environ['PATH']}"},
+        capture_output=True, text=True, timeout=120,
+    )
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    build = next(args for args in map(json.loads, calls.read_text().splitlines()) if args[:2] == ["buildx", "build"])
+    build_args = dict(build[i + 1].split("=", 1) for i, arg in enumerate(build) if arg == "--build-arg")
+    scripts = re.search(r"^\[project\.scripts\]\n((?:.+\n)+)", PYPROJECT, re.M).group(1)
+    assert build_args["BASE_IMAGE"] == METADATA["data"]["connectorBuildOptions"]["baseImage"]
+    assert f'{build_args["CONNECTOR_NAME"]} = "source_chartmogul.source:run"' in scripts
+    assert "io.airbyte.version=2.0.0" in build and "io.airbyte.name=airbyte/source-chartmogul" in build
+    assert Path(build[-1]).resolve() == ROOT  # the build context: this checkout
+
+
+def test_cdk_picks_the_python_connector_dockerfile():
+    from airbyte_cdk.models.connector_metadata import ConnectorLanguage, MetadataFile
+
+    assert MetadataFile.from_file(ROOT / "metadata.yaml").data.language == ConnectorLanguage.PYTHON
