@@ -1,13 +1,13 @@
-"""PyAirbyte → DuckDB: the README's loader (scripts/load_duckdb.py) run against the offline ChartMogul.
+"""PyAirbyte → DuckDB: the installed `source-chartmogul-duckdb` command run against the offline ChartMogul.
 
-PyAirbyte starts the installed `source-chartmogul` executable as a subprocess. That process reaches the fake
-through integration_tests/offline_site/sitecustomize.py (put on PYTHONPATH here), which installs the redirect
-when CHARTMOGUL_FAKE_URL is set. Needs the `load` extra (`pip install -e '.[dev,load]'`): CI installs it.
+The command runs in a subprocess, and PyAirbyte starts the installed `source-chartmogul` executable as another.
+Both reach the fake through integration_tests/offline_site/sitecustomize.py (put on PYTHONPATH here), which installs
+the redirect when CHARTMOGUL_FAKE_URL is set. Needs the `load` extra (`pip install -e '.[dev,load]'`): CI installs it.
+The last test installs the built wheel alone, with its `load` extra, into a fresh virtualenv and runs the command
+from there.
 """
 
-import contextlib
 import importlib.util
-import io
 import json
 import os
 import re
@@ -16,22 +16,14 @@ import sys
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
-from types import ModuleType
 from typing import Any, Dict, Iterator, List, Mapping, Tuple
 
 import pytest
 
 from integration_tests import conformance as c
 
-LOADER = c.ROOT / "scripts" / "load_duckdb.py"
+COMMAND = "source-chartmogul-duckdb"
 OFFLINE_SITE = c.HERE / "offline_site"
-
-
-def _loader() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("load_duckdb", LOADER)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _column(field: str) -> str:
@@ -73,19 +65,19 @@ def offline_env(fake_chartmogul, tmp_path_factory) -> Iterator[Path]:
 
 
 @pytest.fixture(scope="module")
-def first_load(fake_chartmogul, offline_env, tmp_path_factory) -> Tuple[Path, str, int]:
-    """The README's command, once: (DuckDB file, what it printed, requests the fake served meanwhile)."""
+def first_load(fake_chartmogul, offline_env, tmp_path_factory) -> Tuple[Path, subprocess.CompletedProcess, int]:
+    """The README's command, once: (DuckDB file, its run, requests the fake served meanwhile)."""
     db = tmp_path_factory.mktemp("duckdb") / "chartmogul.duckdb"
     requests_before = fake_chartmogul.stats.requests
-    stdout = _run_loader(["--config", str(c.SAMPLE_CONFIG), "--db", str(db)])
-    return db, stdout, fake_chartmogul.stats.requests - requests_before
+    done = _run_loader(["--config", str(c.SAMPLE_CONFIG), "--db", str(db)])
+    return db, done, fake_chartmogul.stats.requests - requests_before
 
 
-def _run_loader(args: List[str]) -> str:
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        assert _loader().main(args) == 0
-    return out.getvalue()
+def _run_loader(args: List[str], command: Path = Path(sys.executable).with_name(COMMAND)) -> subprocess.CompletedProcess:
+    """Run the installed command; its environment is this process's (offline_env set the fake's redirect)."""
+    done = subprocess.run([str(command), *args], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:] + done.stdout[-3000:]
+    return done
 
 
 def _counts(stdout: str) -> Dict[str, str]:
@@ -104,10 +96,28 @@ def _tables(db: Path) -> Dict[str, list]:
         }
 
 
-def test_loader_prints_the_row_count_of_every_table(first_load):
-    _, stdout, requests = first_load
-    assert _counts(stdout) == {stream: str(len(c.expected_data(stream))) for stream in c.stream_names()}
+def _expected_counts() -> Dict[str, str]:
+    return {stream: str(len(c.expected_data(stream))) for stream in c.stream_names()}
+
+
+def test_loader_prints_the_row_count_of_every_table_the_time_taken_and_where_the_file_is(first_load):
+    db, done, requests = first_load
+    assert _counts(done.stdout) == _expected_counts()
+    total = sum(map(int, _expected_counts().values()))
+    assert re.search(rf"^Loaded {total:,} rows into {len(c.stream_names())} tables in \d+\.\d s\.$", done.stdout, re.M), done.stdout
+    assert re.search(rf"^DuckDB file: {re.escape(str(db.resolve()))} \(\d+\.\d MB\)$", done.stdout, re.M), done.stdout
     assert requests > 0, "the connector subprocess read from the fake"
+
+
+def test_loader_prints_the_records_read_so_far_per_stream_as_each_stream_completes(first_load):
+    _, done, _ = first_load
+    progress = [line for line in done.stderr.splitlines() if " done; records so far: " in line]
+
+    done_streams = [int(re.search(r"\] (\d+) streams? done", line).group(1)) for line in progress]
+    assert set(range(1, len(c.stream_names()) + 1)) <= set(done_streams)  # a line as each stream completes
+    last = progress[-1].split("records so far: ", 1)[1]
+    assert last == ", ".join(f"{stream} {len(c.expected_data(stream)):,} (done)" for stream in sorted(c.stream_names()))
+    assert f"with {Path(sys.executable).with_name('source-chartmogul')} " in done.stderr
 
 
 def test_every_table_holds_exactly_the_expected_rows_and_values(first_load):
@@ -148,17 +158,17 @@ def test_running_again_merges_on_primary_keys_and_full_refresh_rebuilds(first_lo
     import duckdb
 
     db, _, _ = first_load
-    expected = {stream: str(len(c.expected_data(stream))) for stream in c.stream_names()}
+    expected = _expected_counts()
     with duckdb.connect(str(db)) as con:  # a customer that no longer exists in ChartMogul
         con.execute("INSERT INTO customers (uuid, name, _airbyte_raw_id, _airbyte_extracted_at, _airbyte_meta) "
                     "VALUES ('cus_00000000-0000-4000-8000-0000000000ff', 'Deleted Ltd', 'stale', now(), '{}')")
 
-    again = _counts(_run_loader(["--config", str(c.SAMPLE_CONFIG), "--db", str(db)]))
+    again = _counts(_run_loader(["--config", str(c.SAMPLE_CONFIG), "--db", str(db)]).stdout)
 
     # Activities re-read over the lookback window and every other stream read again: still one row per key.
     assert again == {**expected, "customers": str(len(c.expected_data("customers")) + 1)}
 
-    rebuilt = _counts(_run_loader(["--config", str(c.SAMPLE_CONFIG), "--db", str(db), "--full-refresh"]))
+    rebuilt = _counts(_run_loader(["--config", str(c.SAMPLE_CONFIG), "--db", str(db), "--full-refresh"]).stdout)
 
     assert rebuilt == expected
     with duckdb.connect(str(db), read_only=True) as con:
