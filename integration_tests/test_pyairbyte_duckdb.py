@@ -21,6 +21,7 @@ from typing import Any, Dict, Iterator, List, Mapping, Tuple
 import pytest
 
 from integration_tests import conformance as c
+from unit_tests.builders import build_wheel
 
 COMMAND = "source-chartmogul-duckdb"
 OFFLINE_SITE = c.HERE / "offline_site"
@@ -173,3 +174,20 @@ def test_running_again_merges_on_primary_keys_and_full_refresh_rebuilds(first_lo
     assert rebuilt == expected
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM customers WHERE name = 'Deleted Ltd'").fetchone()[0] == 0
+
+
+def test_the_wheel_alone_with_its_load_extra_installs_a_command_that_loads_the_account(fake_chartmogul, offline_env, tmp_path):
+    """`pip install 'source-chartmogul[load]'` from the built wheel into a fresh virtualenv, then the one command."""
+    wheel, venv = build_wheel(tmp_path / "dist"), tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    # This environment's pip installs into the new one: the wheel and what its `load` extra declares, nothing else.
+    # (--no-compile: byte-compiling PyAirbyte's dependencies would add about a quarter to the install time.)
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "-q", "--no-compile",
+                    f"{wheel}[load]"], check=True, capture_output=True, timeout=600)
+    db = tmp_path / "chartmogul.duckdb"
+
+    done = _run_loader(["--config", str(c.SAMPLE_CONFIG), "--db", str(db)], command=venv / "bin" / COMMAND)
+
+    assert f"with {venv / 'bin' / 'source-chartmogul'} " in done.stderr  # the connector installed from the wheel
+    assert _counts(done.stdout) == _expected_counts()
+    assert f"DuckDB file: {db.resolve()} " in done.stdout

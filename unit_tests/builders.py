@@ -1,10 +1,11 @@
-"""Builders for tests: config, ChartMogul-shaped responses, expected requests, and an in-process CLI run."""
+"""Builders for tests: config, ChartMogul-shaped responses, expected requests, an in-process CLI run, the wheel."""
 
 import base64
 import copy
 import functools
 import io
 import json
+import subprocess
 import sys
 import tempfile
 from unittest import mock
@@ -25,6 +26,7 @@ API_KEY = "test_cm_Zq8Xw3Lk9Rv2Np7Yt4Mb6Hc1Jd5Fg0SaE"
 BASE_URL = "https://api.chartmogul.com/v1"
 START_DATE = "2024-01-01T00:00:00Z"
 RESPONSES = Path(__file__).parent / "resource" / "http" / "response"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def config(**overrides: Any) -> dict:
@@ -155,3 +157,10 @@ def mock_cursor_pages(http_mocker: Any, endpoint: str, pages: List[List[dict]], 
         http_mocker.get(api_request(endpoint, query), page(records, has_more=n < len(pages), cursor=cursor, key=key))
         expected.append((endpoint, query))
     return expected
+
+
+def build_wheel(folder: Path) -> Path:
+    """Build this checkout's wheel into `folder` (no network: the dev extra brings hatchling) and return its path."""
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(folder), str(ROOT)],
+                   check=True, capture_output=True)
+    return next(folder.glob("source_chartmogul-*.whl"))

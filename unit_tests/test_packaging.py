@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from unit_tests.builders import config
+from unit_tests.builders import build_wheel, config
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMAS = sorted(p.name for p in (ROOT / "source_chartmogul" / "schemas").glob("*.json"))
@@ -18,11 +18,9 @@ SCHEMAS = sorted(p.name for p in (ROOT / "source_chartmogul" / "schemas").glob("
 
 @pytest.fixture(scope="module")
 def installed_wheel(tmp_path_factory) -> Path:
-    """Build the wheel (no network: the dev extra brings setuptools) and install it alone into a folder."""
+    """Build the wheel and install it alone into a folder."""
     tmp = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp / "dist"), str(ROOT)],
-                   check=True, capture_output=True)
-    wheel = next((tmp / "dist").glob("source_chartmogul-*.whl"))
+    wheel = build_wheel(tmp / "dist")
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(tmp / "site"), str(wheel)],
                    check=True, capture_output=True)
     return wheel
