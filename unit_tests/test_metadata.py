@@ -138,7 +138,8 @@ def test_breaking_change_of_the_version_names_exactly_the_1x_streams_that_change
     assert [s["scopeType"] for s in breaking["scopedImpact"]] == ["stream"]
     assert set(breaking["scopedImpact"][0]["impactedScopes"]) == changed
     assert "https://docs.airbyte.com/integrations/sources/chartmogul-migrations" in breaking["message"]
-    assert (ROOT / "docs" / "chartmogul-migrations.md").read_text().startswith("# ChartMogul Migration Guide")
+    assert (ROOT / "docs" / "chartmogul-migrations.md").read_text().startswith("# ChartMogul Migration Guide\n\n## Upgrading to 2.0.0\n")
+    assert "(chartmogul-migrations.md#upgrading-to-200)" in (ROOT / "docs" / "chartmogul.md").read_text()
 
 
 def test_base_image_runs_python_3_11_which_the_package_supports():
