@@ -182,8 +182,9 @@ def test_the_wheel_alone_with_its_load_extra_installs_a_command_that_loads_the_a
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     # This environment's pip installs into the new one: the wheel and what its `load` extra declares, nothing else.
     # (--no-compile: byte-compiling PyAirbyte's dependencies would add about a quarter to the install time.)
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "-q", "--no-compile",
-                    f"{wheel}[load]"], check=True, capture_output=True, timeout=600)
+    install = subprocess.run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "-q",
+                              "--no-compile", f"{wheel}[load]"], capture_output=True, text=True, timeout=600)
+    assert install.returncode == 0, install.stderr[-3000:]
     db = tmp_path / "chartmogul.duckdb"
 
     done = _run_loader(["--config", str(c.SAMPLE_CONFIG), "--db", str(db)], command=venv / "bin" / COMMAND)

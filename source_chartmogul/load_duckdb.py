@@ -22,7 +22,7 @@ import tempfile
 import time
 import warnings
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, TextIO
+from typing import Any, Callable, Dict, List, Optional, TextIO, Tuple
 
 CONNECTOR = "source-chartmogul"
 COMMAND = "source-chartmogul-duckdb"
@@ -41,26 +41,26 @@ def connector_executable() -> str:
     return found
 
 
-def _pyairbyte() -> Any:
-    """PyAirbyte, imported only when loading: it is large and comes with the `load` extra only."""
+def _pyairbyte() -> Tuple[Any, Any]:
+    """PyAirbyte and its DuckDB cache, imported only when loading: it is large and comes with the `load` extra only."""
     try:
         with warnings.catch_warnings():  # its Google Cloud clients warn about Python versions: not this command's business
             warnings.simplefilter("ignore", FutureWarning)
             import airbyte
-            from airbyte.caches import DuckDBCache  # noqa: F401  (imported here so that a broken install fails early)
+            from airbyte.caches import DuckDBCache
     except ModuleNotFoundError as missing:
         if missing.name != "airbyte":
             raise
         raise SystemExit(f"{COMMAND} needs PyAirbyte, which is not installed. Install the package with its `load` extra: "
                          f"{INSTALL_LOAD_EXTRA}") from None
-    return airbyte
+    return airbyte, DuckDBCache
 
 
 class Progress:
     """Prints the records read so far per stream: when a stream completes, and at most every `every` seconds."""
 
-    def __init__(self, out: TextIO = sys.stderr, every: float = 5.0, clock: Callable[[], float] = time.monotonic):
-        self.out, self.every, self.clock = out, every, clock
+    def __init__(self, out: Optional[TextIO] = None, every: float = 5.0, clock: Callable[[], float] = time.monotonic):
+        self.out, self.every, self.clock = out or sys.stderr, every, clock
         self.started = self.last = clock()
         self.records: Dict[str, int] = {}
         self.complete: List[str] = []
@@ -70,13 +70,13 @@ class Progress:
         if message.record is not None:
             self.records[message.record.stream] = self.records.get(message.record.stream, 0) + 1
             if self.clock() - self.last >= self.every:
-                self.print()
+                self.report()
         elif message.trace is not None and message.trace.stream_status is not None:
             if message.trace.stream_status.status.value == "COMPLETE":
                 self.complete.append(message.trace.stream_status.stream_descriptor.name)
-                self.print()
+                self.report()
 
-    def print(self) -> None:
+    def report(self) -> None:
         self.last = self.clock()
         streams = ", ".join(f"{stream} {count:,}{' (done)' if stream in self.complete else ''}"
                             for stream, count in sorted(self.records.items()))
@@ -91,9 +91,7 @@ def load(config: Dict[str, Any], db_path: Path, full_refresh: bool = False, prog
     os.environ.setdefault("AIRBYTE_OFFLINE_MODE", "1")
     # PyAirbyte's own progress is a live view on a terminal only; ours is printed the same way everywhere.
     os.environ.setdefault("NO_LIVE_PROGRESS", "1")
-    ab = _pyairbyte()
-    from airbyte.caches import DuckDBCache
-
+    ab, DuckDBCache = _pyairbyte()
     executable = connector_executable()
     print(f"Syncing every stream with {executable} into {db_path} ...", file=sys.stderr, flush=True)
     source = ab.get_source(CONNECTOR, config=config, local_executable=executable, streams="*")

@@ -46,6 +46,20 @@ STREAMS_1X: Dict[str, tuple] = {
     "customer_quarterly_count": _COUNT_1X,
 }
 
+# The 1.x spec (same source): what a 1.x configuration was validated against.
+SPEC_1X = {
+    "documentationUrl": "https://docs.airbyte.com/integrations/sources/chartmogul",
+    "connectionSpecification": {
+        "$schema": "http://json-schema.org/draft-07/schema#", "type": "object", "required": ["api_key", "start_date"],
+        "additionalProperties": True,
+        "properties": {
+            "api_key": {"type": "string", "airbyte_secret": True},
+            "start_date": {"type": "string", "format": "date-time",
+                           "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},
+        },
+    },
+}
+
 
 def _errors(metadata: Dict[str, Any]) -> List[str]:
     validator = jsonschema.Draft7Validator(SCHEMA, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
@@ -183,3 +197,20 @@ def test_cdk_picks_the_python_connector_dockerfile():
     from airbyte_cdk.models.connector_metadata import ConnectorLanguage, MetadataFile
 
     assert MetadataFile.from_file(ROOT / "metadata.yaml").data.language == ConnectorLanguage.PYTHON
+
+
+def test_spec_changes_that_break_1x_configs_are_declared_so_the_cdk_spec_check_waives_them():
+    """The CDK's image test compares the spec with the registry's latest (1.1.20) and fails on breaking changes unless
+    `releases.breakingChanges` declares a version after it: the same functions, on the 1.x spec."""
+    from airbyte_cdk.models import ConnectorSpecificationSerializer
+    from airbyte_cdk.test.standard_tests._spec_compatibility import compare_specs, declared_breaking_changes
+
+    from source_chartmogul.source import SourceChartmogul
+
+    ours = ConnectorSpecificationSerializer.dump(SourceChartmogul(catalog=None, config=None, state=None).spec(None))
+
+    assert compare_specs(SPEC_1X, ours).breaking == [
+        "`connectionSpecification`: `interval` is now required",
+        "`connectionSpecification.properties.api_key.minLength` was added, narrowing what a config may set",
+    ]
+    assert declared_breaking_changes(METADATA["data"], "1.1.20", METADATA["data"]["dockerImageTag"]) == ["2.0.0"]
