@@ -44,10 +44,11 @@ def test_wheel_contains_manifest_and_every_schema(installed_wheel):
     assert sorted(n.split("/")[-1] for n in names if n.startswith("source_chartmogul/schemas/")) == SCHEMAS
 
 
-def test_wheel_declares_the_console_script(installed_wheel):
+def test_wheel_declares_the_console_scripts(installed_wheel):
     entry_points = next(n for n in zipfile.ZipFile(installed_wheel).namelist() if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(installed_wheel).read(entry_points).decode()
     assert "source-chartmogul = source_chartmogul.source:run" in text
+    assert "source-chartmogul-duckdb = source_chartmogul.load_duckdb:main" in text
 
 
 def test_installed_wheel_discovers_every_stream_with_its_packaged_schema(installed_wheel):
