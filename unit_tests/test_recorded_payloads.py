@@ -2,9 +2,10 @@
 
 The fixtures in resource/http/response/recorded/ copy the shape of real responses recorded by ChartMogul's Ruby
 client (VCR cassettes in chartmogul/chartmogul-ruby, spec/fixtures/vcr_cassettes/): every field they contain and
-their formats (`+00:00` offsets, millisecond timestamps, "" for unset amounts), with values of our own. The one
-reference-only record (a disabled subscription event) is marked in its fixture. docs/chartmogul.md lists, per
-stream, which fields come from real responses and which only from the reference.
+their formats (`+00:00` offsets, millisecond timestamps, "" for unset amounts), with values of our own. One record
+is shaped after the reference instead: the third subscription event, from its "disable" example (string amounts,
+`disabled*`, `user_created`, `event_order`), fields no recording holds. docs/chartmogul.md lists, per stream,
+which fields come from real responses and which only from the reference.
 """
 
 import json
