@@ -1,4 +1,7 @@
-"""data_sources: GET /v1/data_sources, one unpaginated response, records under `data_sources`, primary key `uuid`."""
+"""data_sources: GET /v1/data_sources, one unpaginated response, records under `data_sources`, primary key `uuid`.
+
+The request asks for each source's import health and settings (with_processing_status etc.); their shape is tested
+with the recorded payloads (test_recorded_payloads.py)."""
 
 import json
 
@@ -7,9 +10,11 @@ from airbyte_cdk.test.mock_http import HttpResponse
 
 from unit_tests.builders import api_request, assert_records_match_schema, read, sent_requests, template
 
+WITH_SETTINGS = {"with_processing_status": "true", "with_auto_churn_subscription_setting": "true", "with_invoice_handling_setting": "true"}
 
-def test_given_data_sources_when_read_then_sends_one_request_without_paging_params_and_emits_values(http_mocker):
-    http_mocker.get(api_request("data_sources"), HttpResponse(json.dumps(template("data_sources"))))
+
+def test_given_data_sources_when_read_then_sends_one_request_asking_for_import_health_without_paging_params(http_mocker):
+    http_mocker.get(api_request("data_sources", WITH_SETTINGS), HttpResponse(json.dumps(template("data_sources"))))
 
     output = read("data_sources")
 
@@ -30,28 +35,28 @@ def test_given_data_sources_when_read_then_sends_one_request_without_paging_para
             "status": "never_imported",
         },
     ]
-    assert sent_requests(http_mocker) == [("data_sources", {})]
+    assert sent_requests(http_mocker) == [("data_sources", WITH_SETTINGS)]
 
 
 def test_given_data_sources_when_read_then_every_record_matches_the_discovered_schema(http_mocker):
-    http_mocker.get(api_request("data_sources"), HttpResponse(json.dumps(template("data_sources"))))
+    http_mocker.get(api_request("data_sources", WITH_SETTINGS), HttpResponse(json.dumps(template("data_sources"))))
 
     assert_records_match_schema(read("data_sources"))
 
 
 def test_given_body_with_has_more_and_cursor_when_read_then_still_sends_a_single_request(http_mocker):
     body = {**template("data_sources"), "has_more": True, "cursor": "never_followed"}
-    http_mocker.get(api_request("data_sources"), HttpResponse(json.dumps(body)))
+    http_mocker.get(api_request("data_sources", WITH_SETTINGS), HttpResponse(json.dumps(body)))
 
     output = read("data_sources")
 
     assert not output.errors
     assert len(output.records) == 2
-    assert sent_requests(http_mocker) == [("data_sources", {})]
+    assert sent_requests(http_mocker) == [("data_sources", WITH_SETTINGS)]
 
 
 def test_given_no_data_sources_when_read_then_emits_no_record_and_no_error(http_mocker):
-    http_mocker.get(api_request("data_sources"), HttpResponse(json.dumps({"data_sources": []})))
+    http_mocker.get(api_request("data_sources", WITH_SETTINGS), HttpResponse(json.dumps({"data_sources": []})))
 
     output = read("data_sources")
 
@@ -60,7 +65,7 @@ def test_given_no_data_sources_when_read_then_emits_no_record_and_no_error(http_
 
 
 def test_given_body_without_data_sources_key_when_read_then_fails_naming_the_missing_key(http_mocker):
-    http_mocker.get(api_request("data_sources"), HttpResponse(json.dumps({"entries": []})))
+    http_mocker.get(api_request("data_sources", WITH_SETTINGS), HttpResponse(json.dumps({"entries": []})))
 
     output = read("data_sources")
 

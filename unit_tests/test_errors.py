@@ -136,8 +136,11 @@ def test_given_endpoint_that_chartmogul_does_not_serve_when_read_then_fails_nami
         "may have moved or been retired: please report it to the connector's maintainers.")
 
 
-@pytest.mark.parametrize("body", ["<html><body>Maintenance</body></html>", "", json.dumps({"data": "pong!"}), json.dumps([1, 2])])
-def test_given_response_that_is_not_the_entries_envelope_when_read_then_fails_loudly(http_mocker, retry_sleeps, body):
+NOT_THE_ENVELOPE = ["<html><body>Maintenance</body></html>", "", '{"entries": [{"uuid": "cus_', json.dumps({"data": "pong!"}), json.dumps([1, 2])]
+
+
+@pytest.mark.parametrize("body", NOT_THE_ENVELOPE)
+def test_given_response_that_is_never_the_entries_envelope_when_read_then_retries_and_fails_loudly(http_mocker, retry_sleeps, body):
     http_mocker.get(api_request("customers", CUSTOMERS), HttpResponse(body, 200))
 
     output = read("customers")
@@ -145,8 +148,22 @@ def test_given_response_that_is_not_the_entries_envelope_when_read_then_fails_lo
     assert output.records == []
     failure = _only_error(output)
     assert failure.message == (
-        "ChartMogul's answer from https://api.chartmogul.com/v1/customers is not the expected JSON list (no 'entries' key). "
-        "The API may be having an outage or returned an error page: try again later, and report it if it persists.")
+        "Exhausted available request attempts. Please see logs for more details. Exception: "
+        "ChartMogul's answer from https://api.chartmogul.com/v1/customers is not the expected JSON list (no 'entries' key), "
+        "even after retries. The API may be having an outage or a proxy returned an error page: try again later, and "
+        "report it if it persists.")
+    assert retry_sleeps == [3.0, 5.0, 9.0, 17.0, 33.0, 65.0, 129.0, 257.0]  # 8 retries, as for a 5xx
+
+
+@pytest.mark.parametrize("body", NOT_THE_ENVELOPE)
+def test_given_one_response_that_is_not_the_envelope_when_read_then_the_retry_gets_every_record(http_mocker, retry_sleeps, body):
+    http_mocker.get(api_request("customers", CUSTOMERS), [HttpResponse(body, 200), page(entries("customers"))])
+
+    output = read("customers")
+
+    assert not output.errors
+    assert [r.record.data["uuid"] for r in output.records] == [c["uuid"] for c in entries("customers")]
+    assert retry_sleeps == [3.0]
 
 
 @freeze_time("2024-01-06T09:30:00Z")

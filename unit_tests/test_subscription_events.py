@@ -1,7 +1,8 @@
 """subscription_events: GET /v1/subscription_events, cursor-paginated, records under `subscription_events`, PK `id`.
 
 Full refresh only: the endpoint cannot filter by updated_at (see docs/chartmogul.md). ChartMogul sends some unset
-numbers as "" instead of null; the stream drops those values, so the fields read as null and keep their types.
+numbers as "" instead of null; the stream turns those into null (and numeric strings into numbers, see
+test_recorded_payloads.py), so the fields keep their types.
 """
 
 import json

@@ -8,6 +8,8 @@
   (inclusive, `YYYY-MM-DD`, both required, plus `interval`).
 - Optional latency per request and ChartMogul's limits: requests per second (429 beyond) and parallel
   connections (503 beyond); scripted failures per endpoint, and bursts of failures in the middle of a sync.
+- Socket-level faults per endpoint (`faults=`): stall, trickle, reset halfway through the body, a truncated 200,
+  a proxy's HTML page with status 200 (`server.FAULTS`).
 - `Dataset.generate(..., lazy=True)` builds each record when it is served, so the benchmark's 10x account
   (2.2 million records) fits in constant memory; date filters on an `ordered` route are a binary search.
 

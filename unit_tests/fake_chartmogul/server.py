@@ -5,6 +5,8 @@ import bisect
 import collections
 import contextlib
 import json
+import socket
+import struct
 import threading
 import time
 from dataclasses import dataclass, field
@@ -39,17 +41,24 @@ class FakeChartMogul:
     header on 429s (None = no header, as ChartMogul documents none); failures: endpoint → statuses to answer
     before serving normally (e.g. {"customers": [429, 503]}); bursts: (after, status, count) triples: once
     `after` requests have been admitted, the next `count` requests to any endpoint get `status` (a burst in the
-    middle of a sync, e.g. [(10, 429, 5), (30, 503, 3)]).
+    middle of a sync, e.g. [(10, 429, 5), (30, 503, 3)]); faults: endpoint → how to deliver its next answers
+    over the socket, one entry per request (None = normally), e.g. {"customers": [None, "stall"]}: see FAULTS.
     """
 
     def __init__(self, dataset: Dataset, api_key: str, latency: float = 0.0, rate_limit: Optional[int] = None,
                  max_connections: Optional[int] = None, retry_after: Optional[str] = None,
                  failures: Optional[Dict[str, List[int]]] = None,
-                 bursts: Optional[List[Tuple[int, int, int]]] = None) -> None:
+                 bursts: Optional[List[Tuple[int, int, int]]] = None,
+                 faults: Optional[Dict[str, List[Optional[str]]]] = None) -> None:
         self.dataset, self.api_key, self.latency = dataset, api_key, latency
         self.rate_limit, self.max_connections, self.retry_after = rate_limit, max_connections, retry_after
         self.failures = {k: collections.deque(v) for k, v in (failures or {}).items()}
         self.bursts = sorted(bursts or [])
+        unknown = {f for plan in (faults or {}).values() for f in plan} - set(FAULTS) - {None}
+        assert not unknown, f"unknown fault modes {unknown}: use {sorted(FAULTS)}"
+        self.faults = {k: collections.deque(v) for k, v in (faults or {}).items()}
+        self.faulted: List[Tuple[str, str]] = []  # (endpoint, fault) in the order they were delivered
+        self._closing = threading.Event()  # wakes stalled connections when the server stops
         self._admitted = 0
         self.stats = Stats()
         self._lock = threading.Lock()
@@ -69,6 +78,7 @@ class FakeChartMogul:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._closing.set()
         self._server.shutdown()
         self._server.server_close()
 
@@ -97,6 +107,16 @@ class FakeChartMogul:
                 status = scripted.popleft()
                 return status, {"code": status, "message": f"scripted failure {status}", "param": None}, self._retry_headers(status)
         return None
+
+    def next_fault(self, path: str) -> Optional[str]:
+        """The fault planned for this request to `path`, if any (consumes one entry of its plan)."""
+        endpoint = path.removeprefix("/v1/").strip("/")
+        with self._lock:
+            plan = self.faults.get(endpoint)
+            fault = plan.popleft() if plan else None
+            if fault:
+                self.faulted.append((endpoint, fault))
+        return fault
 
     def _retry_headers(self, status: int) -> Dict[str, str]:
         return {"Retry-After": self.retry_after} if status == 429 and self.retry_after else {}
@@ -212,6 +232,51 @@ def _decode_cursor(cursor: str) -> int:
         raise _BadRequest("Invalid cursor", "cursor") from None
 
 
+# Socket-level faults, as a load balancer, a proxy or a broken network delivers them (FakeChartMogul(faults=...)).
+PROXY_PAGE = (b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center>"
+              b"<hr><center>nginx</center></body></html>")
+FAULTS = {
+    "stall": "accept and read the request, then never answer",
+    "reset": "send the headers and half the body, then reset the connection",
+    "truncated": "a complete 200 whose JSON body is cut in half",
+    "html": "a 200 carrying a proxy's HTML error page",
+    "trickle": "send the headers, then the body one byte per second for 3 bytes, then stall",
+}
+
+
+def _deliver_faulty(handler: BaseHTTPRequestHandler, fake: FakeChartMogul, fault: str, payload: bytes) -> None:
+    if fault == "stall":
+        fake._closing.wait()
+        handler.close_connection = True
+        return
+    if fault in ("truncated", "html"):
+        payload = payload[: len(payload) // 2] if fault == "truncated" else PROXY_PAGE
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json" if fault == "truncated" else "text/html")
+        handler.send_header("Content-Length", str(len(payload)))
+        handler.end_headers()
+        handler.wfile.write(payload)
+        return
+    handler.send_response(200)  # reset / trickle: the headers promise the whole body
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(payload)))
+    handler.end_headers()
+    handler.wfile.flush()
+    handler.close_connection = True
+    if fault == "reset":
+        handler.wfile.write(payload[: len(payload) // 2])
+        handler.wfile.flush()
+        # SO_LINGER 0: close() sends a TCP RST instead of a FIN, as a dropped connection does
+        handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        return
+    for byte in payload[:3]:  # trickle
+        handler.wfile.write(bytes([byte]))
+        handler.wfile.flush()
+        if fake._closing.wait(1.0):
+            return
+    fake._closing.wait()
+
+
 def _handler_for(fake: FakeChartMogul) -> type:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as requests' connection pool expects
@@ -221,8 +286,12 @@ def _handler_for(fake: FakeChartMogul) -> type:
             query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
             status = 500
             try:
+                fault = fake.next_fault(parts.path)
                 status, body, headers = fake.respond(parts.path, query, self.headers.get("Authorization"))
                 payload = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+                if fault:
+                    _deliver_faulty(self, fake, fault, payload)
+                    return
                 self.send_response(status)
                 self.send_header("Content-Type", "text/plain" if isinstance(body, str) else "application/json")
                 self.send_header("Content-Length", str(len(payload)))
