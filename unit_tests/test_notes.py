@@ -5,7 +5,7 @@ import json
 
 from airbyte_cdk.test.mock_http import HttpResponse
 
-from unit_tests.builders import api_request, assert_records_match_schema, entries, mock_cursor_pages, numbered, page, read, sent_requests, template
+from unit_tests.builders import api_request, assert_reads_three_pages_once, assert_records_match_schema, entries, page, read, sent_requests, template
 
 FIRST_PAGE = {"per_page": "200"}
 
@@ -31,15 +31,7 @@ def test_given_one_page_when_read_then_emits_call_logs_and_notes_with_their_text
 
 
 def test_given_three_pages_when_read_then_sends_each_cursor_once_and_reads_every_note_once(http_mocker):
-    note = entries("notes")[0]
-    pages = [[numbered(note, 1), numbered(note, 2)], [numbered(note, 3), numbered(note, 4)], [numbered(note, 5)]]
-    expected = mock_cursor_pages(http_mocker, "notes", pages)
-
-    output = read("notes")
-
-    assert not output.errors
-    assert [m.record.data["uuid"] for m in output.records] == [r["uuid"] for p in pages for r in p]
-    assert sent_requests(http_mocker) == expected
+    assert_reads_three_pages_once(http_mocker, "notes", entries("notes")[0])
 
 
 def test_given_no_notes_when_read_then_emits_no_record_and_no_error(http_mocker):

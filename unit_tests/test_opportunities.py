@@ -5,7 +5,7 @@ import json
 
 from airbyte_cdk.test.mock_http import HttpResponse
 
-from unit_tests.builders import api_request, assert_records_match_schema, entries, mock_cursor_pages, numbered, page, read, sent_requests, template
+from unit_tests.builders import api_request, assert_reads_three_pages_once, assert_records_match_schema, entries, page, read, sent_requests, template
 
 FIRST_PAGE = {"per_page": "200"}
 
@@ -30,15 +30,7 @@ def test_given_one_page_when_read_then_emits_opportunities_with_pipeline_amount_
 
 
 def test_given_three_pages_when_read_then_sends_each_cursor_once_and_reads_every_opportunity_once(http_mocker):
-    opportunity = entries("opportunities")[0]
-    pages = [[numbered(opportunity, 1), numbered(opportunity, 2)], [numbered(opportunity, 3)], [numbered(opportunity, 4)]]
-    expected = mock_cursor_pages(http_mocker, "opportunities", pages)
-
-    output = read("opportunities")
-
-    assert not output.errors
-    assert [m.record.data["uuid"] for m in output.records] == [r["uuid"] for p in pages for r in p]
-    assert sent_requests(http_mocker) == expected
+    assert_reads_three_pages_once(http_mocker, "opportunities", entries("opportunities")[0])
 
 
 def test_given_no_opportunities_when_read_then_emits_no_record_and_no_error(http_mocker):

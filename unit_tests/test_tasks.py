@@ -4,7 +4,7 @@ import json
 
 from airbyte_cdk.test.mock_http import HttpResponse
 
-from unit_tests.builders import api_request, assert_records_match_schema, entries, mock_cursor_pages, numbered, page, read, sent_requests, template
+from unit_tests.builders import api_request, assert_reads_three_pages_once, assert_records_match_schema, entries, page, read, sent_requests, template
 
 FIRST_PAGE = {"per_page": "200"}
 
@@ -26,16 +26,7 @@ def test_given_one_page_when_read_then_emits_open_and_completed_tasks(http_mocke
 
 
 def test_given_three_pages_when_read_then_sends_each_cursor_once_and_reads_every_task_once(http_mocker):
-    task = entries("tasks")[0]
-    pages = [[numbered(task, 1, key="task_uuid")], [numbered(task, 2, key="task_uuid"), numbered(task, 3, key="task_uuid")],
-             [numbered(task, 4, key="task_uuid")]]
-    expected = mock_cursor_pages(http_mocker, "tasks", pages)
-
-    output = read("tasks")
-
-    assert not output.errors
-    assert [m.record.data["task_uuid"] for m in output.records] == [r["task_uuid"] for p in pages for r in p]
-    assert sent_requests(http_mocker) == expected
+    assert_reads_three_pages_once(http_mocker, "tasks", entries("tasks")[0], key="task_uuid")
 
 
 def test_given_no_tasks_when_read_then_emits_no_record_and_no_error(http_mocker):
