@@ -5,7 +5,10 @@ answer lacks it). A customer deleted between the customers page and its subscrip
 import collections
 import json
 import re
+from pathlib import Path
 
+import yaml
+from airbyte_cdk.sources.declarative.parsers.manifest_reference_resolver import ManifestReferenceResolver
 from airbyte_cdk.test.mock_http import HttpResponse
 
 from integration_tests.conformance import resolved_manifest
@@ -15,6 +18,7 @@ from unit_tests.builders import (
 )
 from unit_tests.fake_chartmogul import Dataset, FakeChartMogul, Route, redirect_chartmogul
 
+MANIFEST = Path(__file__).resolve().parents[1] / "source_chartmogul" / "manifest.yaml"
 FIRST_PAGE = {"per_page": "200"}
 ACME = entries("customers")[0]
 CUSTOMERS = [numbered(ACME, n) for n in (1, 2, 3)]  # several subscriptions (3 pages), one, none
@@ -107,16 +111,18 @@ def test_subscription_requests_share_the_general_budget_and_stay_out_of_the_slot
 
 
 def test_given_customers_and_their_subscriptions_selected_when_read_concurrently_then_customers_pages_are_requested_once_and_limits_hold():
-    """Against the threaded fake, with ChartMogul's limits: the customers pages the customers stream reads are the
-    ones customer_subscriptions lists customers from (shared through the CDK's HTTP cache, the two streams being one
-    stream group); every subscription arrives once; one customer deleted mid-sync (404) is skipped."""
+    """Against the threaded fake, with ChartMogul's limits and answers as slow as ChartMogul's: the customers pages the
+    customers stream reads are the ones customer_subscriptions lists customers from (shared through the CDK's HTTP
+    cache, the two streams being one stream group); every subscription arrives once; one customer deleted mid-sync
+    (404) is skipped. (At 350 ms an answer, 12 threads send at most 36 requests in a second: the count of 429s does not
+    depend on how loaded the test machine is; the budget's own margin is tested in test_rate_limits.py.)"""
     dataset = Dataset.generate(customers=230, activities=0, metric_days=1)  # 2 pages of customers
     customers = dataset.routes["customers"].records
     for i, customer in enumerate(customers):
         dataset.routes[subscriptions_of(customer)] = Route("list", [numbered(SUBSCRIPTION, 100 * i + k) for k in range(i % 3)])
     del dataset.routes[subscriptions_of(customers[7])]  # deleted after the customers page listed it: 404
 
-    with FakeChartMogul(dataset, API_KEY, rate_limit=40, max_connections=20) as fake, redirect_chartmogul(fake.url):
+    with FakeChartMogul(dataset, API_KEY, latency=0.35, rate_limit=40, max_connections=20) as fake, redirect_chartmogul(fake.url):
         output = run_cli("read", config(), catalog("customers", "customer_subscriptions"))
 
     assert not output.errors
@@ -128,3 +134,13 @@ def test_given_customers_and_their_subscriptions_selected_when_read_concurrently
     expected = {numbered(SUBSCRIPTION, 100 * i + k)["uuid"] for i in range(230) if i != 7 for k in range(i % 3)}
     assert set(emitted) == expected and set(emitted.values()) == {1}
     assert len([m for m in output.records if m.record.stream == "customers"]) == 230
+
+
+def test_the_subscriptions_error_handler_is_the_shared_one_with_only_the_404_skip_put_first():
+    """The manifest lists the shared filters one by one after the 404 skip: none may be missing or out of order."""
+    manifest = ManifestReferenceResolver().preprocess_manifest(yaml.safe_load(MANIFEST.read_text()))["definitions"]
+    shared, own = manifest["error_handler"], manifest["subscriptions_error_handler"]
+    skip, *rest = own["response_filters"]
+    assert rest == shared["response_filters"]
+    assert (skip["http_codes"], skip["action"]) == ([404], "IGNORE")
+    assert {k: v for k, v in own.items() if k != "response_filters"} == {k: v for k, v in shared.items() if k != "response_filters"}
