@@ -86,11 +86,12 @@ def endpoint_of(stream: Mapping[str, Any]) -> Endpoint:
     parameters = stream.get("$parameters", {})
     parents = (retriever.get("partition_router") or {}).get("parent_stream_configs") or []
     assert len(parents) <= 1, f"stream {stream['name']} has several parent streams"
-    substream = {}
+    substream, placeholders = {}, {}
     if parents:
-        field = parents[0]["partition_field"]
-        substream = {"parent": parents[0]["stream"]["name"], "parent_key": parents[0]["parent_key"], "partition_field": field}
-    placeholders = {"stream_slice": {substream["partition_field"]: "{" + substream["partition_field"] + "}"}} if substream else {}
+        (parent,) = parents
+        field = parent["partition_field"]
+        substream = {"parent": parent["stream"]["name"], "parent_key": parent["parent_key"], "partition_field": field}
+        placeholders = {"stream_slice": {field: "{" + field + "}"}}  # the url's stream_partition (an alias of it)
     url = render(requester["url"], parameters, **placeholders)
     assert url.startswith(API_BASE), f"stream {stream['name']} reads {url}, outside {API_BASE}"
     field_path = retriever["record_selector"]["extractor"]["field_path"]
