@@ -73,26 +73,38 @@ def stream_names() -> List[str]:
     return [stream["name"] for stream in resolved_manifest()["streams"]]
 
 
-def render(template: str, parameters: Mapping[str, Any]) -> str:
+def render(template: str, parameters: Mapping[str, Any], **context: Any) -> str:
     """A manifest string (e.g. a url or field path) rendered with a stream's $parameters and the sample config."""
-    return str(InterpolatedString.create(template, parameters=dict(parameters)).eval(sample_config()))
+    return str(InterpolatedString.create(template, parameters=dict(parameters)).eval(sample_config(), **context))
 
 
 def endpoint_of(stream: Mapping[str, Any]) -> Endpoint:
-    """Where and how a manifest stream reads ChartMogul: path below /v1, kind of listing, records key."""
+    """Where and how a manifest stream reads ChartMogul: path below /v1, kind of listing, records key, and for a
+    substream its parent (the path then keeps a `{partition_field}` placeholder, one route per parent record)."""
     retriever = stream["retriever"]
     requester = retriever["requester"]
     parameters = stream.get("$parameters", {})
-    url = render(requester["url"], parameters)
+    parents = (retriever.get("partition_router") or {}).get("parent_stream_configs") or []
+    assert len(parents) <= 1, f"stream {stream['name']} has several parent streams"
+    substream, placeholders = {}, {}
+    if parents:
+        (parent,) = parents
+        field = parent["partition_field"]
+        substream = {"parent": parent["stream"]["name"], "parent_key": parent["parent_key"], "partition_field": field}
+        placeholders = {"stream_slice": {field: "{" + field + "}"}}  # the url's stream_partition (an alias of it)
+    url = render(requester["url"], parameters, **placeholders)
     assert url.startswith(API_BASE), f"stream {stream['name']} reads {url}, outside {API_BASE}"
-    records_key = render(retriever["record_selector"]["extractor"]["field_path"][0], parameters)
+    field_path = retriever["record_selector"]["extractor"]["field_path"]
+    records_key = render(field_path[0], parameters) if field_path else ""
     query = requester.get("request_parameters") or {}
     paginated = retriever.get("paginator", {}).get("type", "NoPagination") != "NoPagination"
-    if not paginated:
+    if not field_path:
+        kind = "object"
+    elif not paginated:
         kind = "metrics" if "interval" in query else "plain"
     else:
         kind = "dated" if stream.get("incremental_sync") or "start-date" in query else "list"
-    return Endpoint(url[len(API_BASE):].split("?")[0], kind, records_key)
+    return Endpoint(url[len(API_BASE):].split("?")[0], kind, records_key, **substream)
 
 
 def endpoints() -> Dict[str, Endpoint]:

@@ -164,3 +164,17 @@ def build_wheel(folder: Path) -> Path:
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(folder), str(ROOT)],
                    check=True, capture_output=True)
     return next(folder.glob("source_chartmogul-*.whl"))
+
+
+def assert_reads_three_pages_once(http_mocker: Any, stream: str, record: Mapping[str, Any], key: str = "uuid") -> None:
+    """The three-page case of a cursor-paginated stream read from GET /v1/<stream>: pages of 2, 1 and 1 copies of
+    `record` (distinct `key`s) arrive in order, each exactly once, each cursor is sent once, and nothing is asked
+    after the page with `has_more: false`."""
+    pages = [[numbered(record, 1, key), numbered(record, 2, key)], [numbered(record, 3, key)], [numbered(record, 4, key)]]
+    expected = mock_cursor_pages(http_mocker, stream, pages)
+
+    output = read(stream)
+
+    assert not output.errors
+    assert [m.record.data[key] for m in output.records] == [r[key] for p in pages for r in p]
+    assert sent_requests(http_mocker) == expected

@@ -1,10 +1,14 @@
-"""The offline fake's large-account mode, which the benchmark relies on: lazy records and binary-searched dates."""
+"""The offline fake's large-account mode, which the benchmark relies on: lazy records and binary-searched dates; and
+its per-customer and one-object routes."""
 
 import json
+from urllib.error import HTTPError
 from urllib.request import Request, urlopen
 
+import pytest
+
 from unit_tests.builders import API_KEY, basic_auth_header
-from unit_tests.fake_chartmogul import Dataset, FakeChartMogul, Route
+from unit_tests.fake_chartmogul import Dataset, Endpoint, FakeChartMogul, Route
 
 
 def _get(fake: FakeChartMogul, path: str, **params: str) -> dict:
@@ -49,3 +53,27 @@ def test_given_a_lazy_account_of_millions_when_indexed_then_records_are_built_on
     assert len({c["uuid"] for c in customers[:1000]}) == 1000 and customers[5]["uuid"].startswith("cus_")
     owner = int(activities[123]["customer-external-id"].removeprefix("acct_"))
     assert activities[123]["customer-uuid"] == customers[owner]["uuid"]  # activities point at real customers
+
+
+def test_given_rows_of_a_substream_when_served_then_each_parent_has_its_own_route_without_the_added_field():
+    """Dataset.from_records for customer_subscriptions and account (what the conformance tests serve)."""
+    endpoints = {
+        "customers": Endpoint("customers"),
+        "customer_subscriptions": Endpoint("customers/{customer_uuid}/subscriptions", parent="customers", partition_field="customer_uuid"),
+        "account": Endpoint("account", kind="object", records_key=""),
+    }
+    rows = [{"stream": "customers", "data": {"uuid": uuid}} for uuid in ("cus_a", "cus_b")]
+    rows += [{"stream": "customer_subscriptions", "data": {"uuid": f"sub_{n}", "customer_uuid": "cus_a"}} for n in (1, 2)]
+    rows += [{"stream": "account", "data": {"name": "Rocket Analytics", "currency": "EUR"}}]
+
+    with FakeChartMogul(Dataset.from_records(rows, endpoints), API_KEY) as fake:
+        assert _all_pages(fake, "customers/cus_a/subscriptions") == [{"uuid": "sub_1"}, {"uuid": "sub_2"}]
+        assert _all_pages(fake, "customers/cus_b/subscriptions") == []  # a customer without subscriptions
+        assert _get(fake, "account") == {"name": "Rocket Analytics", "currency": "EUR"}  # one object, no envelope
+        with pytest.raises(HTTPError) as unknown:  # a customer ChartMogul does not have
+            _get(fake, "customers/cus_gone/subscriptions")
+        assert unknown.value.code == 404
+
+    orphan = [{"stream": "customer_subscriptions", "data": {"uuid": "sub_9", "customer_uuid": "cus_gone"}}]
+    with pytest.raises(KeyError, match="customer_uuid is no customers row's uuid"):
+        Dataset.from_records(rows + orphan, endpoints)

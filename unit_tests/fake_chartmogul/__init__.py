@@ -4,6 +4,8 @@
   ChartMogul's JSON error body.
 - Cursor pagination: `per_page` (≤ 200) and an opaque `cursor`; every page carries `has_more` and `cursor`
   (the last page too); first pages also carry the deprecated `page`/`current_page`/`total_pages`/`per_page`.
+- Per-customer lists (`customers/<uuid>/subscriptions`) are routes of their own: an existing customer without
+  subscriptions answers an empty list, an unknown one 404; `account` answers one object, not a list.
 - `start-date`/`end-date` filters on activities (inclusive, on the activity `date`) and on metrics
   (inclusive, `YYYY-MM-DD`, both required, plus `interval`).
 - Optional latency per request and ChartMogul's limits: requests per second (429 beyond) and parallel

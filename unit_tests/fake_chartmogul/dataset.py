@@ -7,17 +7,26 @@ from typing import Any, Callable, Dict, Iterable, List, Literal, Mapping, Option
 
 # list: cursor-paginated; dated: cursor-paginated and filtered by start-date/end-date on `date`;
 # metrics: unpaginated, filtered by start-date/end-date (both required) and needing `interval`;
-# plain: the whole list in one response, no pagination (data_sources).
-Kind = Literal["list", "dated", "metrics", "plain"]
+# plain: the whole list in one response, no pagination (data_sources);
+# object: one JSON object that is itself the only record (account), not a list.
+Kind = Literal["list", "dated", "metrics", "plain", "object"]
 
 
 @dataclass(frozen=True)
 class Endpoint:
-    """Where ChartMogul lists a stream's records (path below /v1), how (`Kind`) and under which key."""
+    """Where ChartMogul lists a stream's records (path below /v1), how (`Kind`) and under which key.
+
+    A substream (parent set) is listed per record of its parent stream: `path` holds a `{partition_field}`
+    placeholder filled with that parent record's `parent_key`, e.g. "customers/{customer_uuid}/subscriptions".
+    The stream's records carry `partition_field` (the connector adds it); ChartMogul's answer does not.
+    """
 
     path: str
     kind: Kind = "list"
     records_key: str = "entries"
+    parent: Optional[str] = None
+    parent_key: str = "uuid"
+    partition_field: str = ""
 
 
 @dataclass
@@ -82,7 +91,18 @@ class Dataset:
         for stream, endpoint in endpoints.items():
             nulls = list((null_fields or {}).get(stream, ()))
             served = [{**{name: None for name in nulls}, **row["data"]} for row in rows if row["stream"] == stream]
-            routes[endpoint.path] = Route(endpoint.kind, served, endpoint.records_key)
+            if endpoint.parent is None:
+                routes[endpoint.path] = Route(endpoint.kind, served, endpoint.records_key)
+                continue
+            # One route per parent record, every one served (an existing parent without records answers an empty
+            # list; a path of no parent answers 404, as ChartMogul does for a deleted customer).
+            field, placed = endpoint.partition_field, 0
+            for parent in (row["data"] for row in rows if row["stream"] == endpoint.parent):
+                own = [{k: v for k, v in r.items() if k != field} for r in served if r[field] == parent[endpoint.parent_key]]
+                routes[endpoint.path.format(**{field: parent[endpoint.parent_key]})] = Route(endpoint.kind, own, endpoint.records_key)
+                placed += len(own)
+            if placed != len(served):
+                raise KeyError(f"{stream}: {len(served) - placed} row(s) whose {field} is no {endpoint.parent} row's {endpoint.parent_key}")
         return cls(routes)
 
     @classmethod

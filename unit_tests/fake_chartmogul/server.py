@@ -163,6 +163,8 @@ class _BadRequest(ValueError):
 
 
 def _serve(route: Route, query: Dict[str, str]) -> dict:
+    if route.kind == "object":
+        return dict(route.records[0])
     if route.kind == "plain":
         return {route.records_key: route.records}
     if route.kind == "metrics":
