@@ -20,6 +20,7 @@ from airbyte_cdk.test.mock_http.request import ANY_QUERY_PARAMS
 from unit_tests.builders import BASE_URL, assert_records_match_schema, discovered_schemas, read, sent_requests
 
 RECORDED = Path(__file__).parent / "resource" / "http" / "response" / "recorded"
+CUSTOMER = "cus_5e1d7a3c-9f20-4b68-a1c4-7d0e2b9f6a35"  # the parent of the recorded customer_subscriptions
 # stream: (endpoint, key of the records in the response)
 STREAMS = {
     "customers": ("customers", "entries"),
@@ -33,13 +34,26 @@ STREAMS = {
     "subscription_events": ("subscription_events", "subscription_events"),
     "invoices": ("invoices", "invoices"),
     "contacts": ("contacts", "entries"),
+    "opportunities": ("opportunities", "entries"),
+    "tasks": ("tasks", "entries"),
+    "notes": ("notes", "entries"),
+    "account": ("account", None),  # one object: the response is the record
+    "customer_subscriptions": (f"customers/{CUSTOMER}/subscriptions", "entries"),  # read per customer, see below
 }
+# Fields the connector adds: customer_subscriptions names the customer whose subscriptions were read.
+ADDED = {"customer_subscriptions": {"customer_uuid": CUSTOMER}}
 # Fields the connector rewrites: "" becomes null and a numeric string becomes the number (absent ones read as null).
 COERCED = {"subscription_events": {"amount_in_cents", "tax_amount_in_cents", "quantity", "currency"}}
 
 
 def recorded(stream: str) -> dict:
     return json.loads((RECORDED / f"{stream}.json").read_text())
+
+
+def recorded_records(stream: str) -> List[dict]:
+    key = STREAMS[stream][1]
+    body = recorded(stream)
+    return body[key] if key else [body]
 
 
 def coerced(value: Any) -> Any:
@@ -73,7 +87,7 @@ def test_every_stream_has_a_recorded_payload():
 def test_no_field_of_a_real_payload_is_undeclared_at_any_depth(stream):
     schema = discovered_schemas()[stream]
 
-    payload = recorded(stream)[STREAMS[stream][1]]
+    payload = recorded_records(stream)
 
     assert payload, "the fixture must hold records"
     assert [field for record in payload for field in undeclared(record, schema)] == []
@@ -82,18 +96,25 @@ def test_no_field_of_a_real_payload_is_undeclared_at_any_depth(stream):
 @freeze_time("2024-01-09T12:00:00Z")  # activities: a single 10-day window from the start date (2024-01-01)
 @pytest.mark.parametrize("stream", STREAMS)
 def test_given_a_real_payload_when_read_then_every_field_arrives_with_its_value_and_nothing_undeclared(http_mocker, stream):
-    endpoint, key = STREAMS[stream]
+    endpoint, _ = STREAMS[stream]
+    parents = []
+    if stream == "customer_subscriptions":  # a substream: the customers list names the customer first
+        parents = ["customers"]
+        customer = {**recorded_records("customers")[0], "uuid": CUSTOMER}
+        http_mocker.get(HttpRequest(f"{BASE_URL}/customers", query_params=ANY_QUERY_PARAMS),
+                        HttpResponse(json.dumps({"entries": [customer], "has_more": False, "cursor": "c_end"})))
     http_mocker.get(HttpRequest(f"{BASE_URL}/{endpoint}", query_params=ANY_QUERY_PARAMS), HttpResponse(json.dumps(recorded(stream))))
 
     output = read(stream)
 
     assert not output.errors
-    assert [path for path, _ in sent_requests(http_mocker)] == [endpoint]
-    sent, received = recorded(stream)[key], [m.record.data for m in output.records]
+    assert [path for path, _ in sent_requests(http_mocker)] == parents + [endpoint]
+    sent, received = recorded_records(stream), [m.record.data for m in output.records]
     assert len(received) == len(sent)
     rewritten = COERCED.get(stream, set())
     for original, record in zip(sent, received):
         expected = {field: coerced(value) if field in rewritten else value for field, value in original.items()}
+        expected.update(ADDED.get(stream, {}))
         # The CDK leaves top-level nulls out of the RECORD message; a destination reads a missing field as null.
         assert record == {field: value for field, value in expected.items() if value is not None}
     assert_records_match_schema(output)
