@@ -155,3 +155,16 @@ def mock_cursor_pages(http_mocker: Any, endpoint: str, pages: List[List[dict]], 
         http_mocker.get(api_request(endpoint, query), page(records, has_more=n < len(pages), cursor=cursor, key=key))
         expected.append((endpoint, query))
     return expected
+
+
+# invoices and subscription_events read one chain per data source: first GET /v1/data_sources, then each chain with
+# ?data_source_uuid=. Their single-chain tests run with this one data source (test_per_data_source.py: several).
+DATA_SOURCE = "ds_a4f0b6c2-71d9-4c35-8e2a-6b9d0c3e5f27"
+DATA_SOURCES_REQUEST = ("data_sources", {})
+
+
+def mock_data_sources(http_mocker: Any, *uuids: str) -> None:
+    """GET /v1/data_sources answering with these data sources (the template's first one, renamed)."""
+    source = entries("data_sources", "data_sources")[0]
+    body = {"data_sources": [{**source, "uuid": uuid, "name": f"Source {n}"} for n, uuid in enumerate(uuids, 1)]}
+    http_mocker.get(api_request("data_sources"), HttpResponse(json.dumps(body)))

@@ -14,11 +14,11 @@ def _get(fake: FakeChartMogul, path: str, **params: str) -> dict:
         return json.loads(response.read())
 
 
-def _all_pages(fake: FakeChartMogul, path: str, **params: str) -> list:
+def _all_pages(fake: FakeChartMogul, path: str, key: str = "entries", **params: str) -> list:
     records, cursor = [], None
     while True:
         body = _get(fake, path, per_page="200", **params, **({"cursor": cursor} if cursor else {}))
-        records += body["entries"]
+        records += body[key]
         if not body["has_more"]:
             return records
         cursor = body["cursor"]
@@ -49,3 +49,20 @@ def test_given_a_lazy_account_of_millions_when_indexed_then_records_are_built_on
     assert len({c["uuid"] for c in customers[:1000]}) == 1000 and customers[5]["uuid"].startswith("cus_")
     owner = int(activities[123]["customer-external-id"].removeprefix("acct_"))
     assert activities[123]["customer-uuid"] == customers[owner]["uuid"]  # activities point at real customers
+
+
+def test_given_a_data_source_filter_when_paged_then_lists_that_source_s_records_and_merged_customers_under_each_source():
+    account = Dataset.generate(customers=150, activities=2_400, metric_days=30, lazy=True)
+    sources = [source["uuid"] for source in account.routes["data_sources"].records]
+    merged = [c for c in account.routes["customers"].records if len(c["data_source_uuids"]) == 2]
+
+    with FakeChartMogul(account, API_KEY) as fake:
+        events = {s: _all_pages(fake, "subscription_events", data_source_uuid=s, key="subscription_events") for s in sources}
+        customers = {s: _all_pages(fake, "customers", data_source_uuid=s) for s in sources}
+
+    assert len(sources) == 3 and merged
+    assert sorted(e["id"] for page in events.values() for e in page) == [e["id"] for e in account.routes["subscription_events"].records]
+    assert all({e["data_source_uuid"] for e in page} == {s} for s, page in events.items())
+    for customer in merged:  # ChartMogul lists a merged customer under every data source it came from
+        assert [s for s in sources if customer["uuid"] in {c["uuid"] for c in customers[s]}] == sorted(
+            customer["data_source_uuids"], key=sources.index)

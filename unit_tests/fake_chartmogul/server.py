@@ -148,7 +148,7 @@ def _serve(route: Route, query: Dict[str, str]) -> dict:
     if "data_source_uuid" in query:  # ChartMogul's filter on customers, plans, invoices, subscription events, contacts
         route = replace(route, records=_of_data_source(route.records, query["data_source_uuid"]))
     if route.kind == "plain":
-        return {route.records_key: route.records}
+        return {route.records_key: list(route.records)}
     if route.kind == "metrics":
         start, end, interval = (query.get(k) for k in ("start-date", "end-date", "interval"))
         if not start or not end:
