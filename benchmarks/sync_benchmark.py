@@ -410,31 +410,6 @@ def stream_rows(results: dict) -> list:
     return rows
 
 
-def floor_of(result: dict, latency: float) -> dict:
-    """The sync's floor from what the fake holds (records per stream) and which endpoints the connector read."""
-    expected = result["expected"]
-    chains_by_endpoint = collections.Counter(endpoint for endpoint, _, _ in result["server"]["chains"])
-    per_customer = sum(n for endpoint, n in chains_by_endpoint.items() if endpoint.startswith("customers/"))
-    fewest = {}
-    for stream, records in expected.items():
-        if stream in UNPAGINATED:
-            fewest[stream] = 1
-        elif stream in PER_CUSTOMER:
-            fewest[stream] = max(per_customer, expected.get("customers", 0))
-        else:
-            fewest[stream] = max(1, math.ceil(records / PAGE))
-    chains = {stream: unsplittable_chain(stream, records) for stream, records in expected.items()
-              if stream not in UNPAGINATED and stream not in PER_CUSTOMER}
-    longest = max(chains, key=chains.get)
-    by_requests, by_chain = sum(fewest.values()) / CHARTMOGUL_RPS, chains[longest] * latency
-    return {"fewest_requests": sum(fewest.values()), "by_requests_s": by_requests, "longest_chain": longest,
-            "longest_chain_pages": chains[longest], "by_chain_s": by_chain, "floor_s": max(by_requests, by_chain)}
-
-
-UNPAGINATED = {"customer_count", "metrics", "mrr", "data_sources", "account"}
-PER_CUSTOMER = {"customer_subscriptions"}
-
-
 def sync_rows(label: str, latency: float, result: dict, floor: "dict | None") -> str:
     records, server = sum(result["records"].values()), result["server"]
     vs_floor = f"{result['wall_s'] / floor['floor_s']:.2f}x ({floor['floor_s']:.1f} s)" if floor else "-"

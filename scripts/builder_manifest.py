@@ -23,17 +23,25 @@ from source_chartmogul.source import SourceChartmogul  # noqa: E402
 
 
 def builder_manifest() -> Dict[str, Any]:
-    """The resolved manifest with every JSON-file schema inlined."""
+    """The resolved manifest with every JSON-file schema inlined (streams, and parent streams of partition routers)."""
     placeholder = {"api_key": "x" * 16, "start_date": "2017-01-25T00:00:00Z", "interval": "month"}
     manifest = SourceChartmogul(config=placeholder).resolved_manifest  # no request: resolution only
-    for stream in manifest["streams"]:
-        loader = stream.get("schema_loader", {})
-        if loader.get("type") == "JsonFileSchemaLoader":
-            name = stream["name"]
-            assert loader["file_path"].endswith("/schemas/{{ parameters.name }}.json"), loader["file_path"]
-            schema = json.loads((ROOT / "source_chartmogul" / "schemas" / f"{name}.json").read_text())
-            stream["schema_loader"] = {"type": "InlineSchemaLoader", "schema": schema}
+    _inline_schemas(manifest["streams"])
     return manifest
+
+
+def _inline_schemas(node: Any) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _inline_schemas(item)
+    elif isinstance(node, dict):
+        loader = node.get("schema_loader", {})
+        if loader.get("type") == "JsonFileSchemaLoader":
+            assert loader["file_path"].endswith("/schemas/{{ parameters.name }}.json"), loader["file_path"]
+            schema = json.loads((ROOT / "source_chartmogul" / "schemas" / f"{node['name']}.json").read_text())
+            node["schema_loader"] = {"type": "InlineSchemaLoader", "schema": schema}
+        for value in node.values():
+            _inline_schemas(value)
 
 
 if __name__ == "__main__":
