@@ -66,7 +66,6 @@ CHARTMOGUL_RPS, CHARTMOGUL_CONNECTIONS = 40, 20
 # Streams whose one long chain the API can split into shorter ones, and the filter it splits them by.
 SPLITTABLE = {"activities": "start-date/end-date", "invoices": "data_source_uuid",
               "subscription_events": "data_source_uuid", "contacts": "data_source_uuid"}
-DATA_SOURCES = 3
 PAGING_PARAMS = {"cursor", "per_page"}
 
 
@@ -277,12 +276,15 @@ _WAITS = ("acquire' of '_thread", "'get' of '_queue", "recv_into", "sendall", "t
 def _hotspots(stats, limit: int = 12) -> list:
     cpu = {key: value for key, value in stats.stats.items() if not any(w in key[2] for w in _WAITS)}
     total = sum(tt for (_, _, tt, _, _) in cpu.values())
+    in_dpath = sum(tt for (filename, _, _), (_, _, tt, _, _) in cpu.items() if "/dpath/" in filename)
     rows = sorted(cpu.items(), key=lambda kv: kv[1][2], reverse=True)[:limit]
     out = []
     for (filename, line, name), (cc, nc, tt, ct, _) in rows:
         where = filename.split("site-packages/")[-1].replace(str(ROOT) + "/", "")
         out.append({"function": f"{where}:{line}({name})", "calls": nc, "self_s": round(tt, 2),
                     "cumulative_s": round(ct, 2), "self_share": round(tt / total, 3) if total else 0})
+    out.append({"function": "all of dpath (DpathExtractor's walk)", "calls": 0, "self_s": round(in_dpath, 2),
+                "cumulative_s": round(in_dpath, 2), "self_share": round(in_dpath / total, 3) if total else 0})
     return out
 
 
@@ -293,19 +295,26 @@ def cpu_time() -> float:
 
 
 def _replay(url: str, requests_made: list) -> dict:
-    """The plain loop: the connector's own requests again, one after the other, with requests + json."""
+    """The plain loop: the connector's own requests again, one after the other, with requests + json. Apart, on the
+    same pages, what the CDK's DpathExtractor costs to find the page's list (`dpath.get`, which walks every value)."""
+    import dpath
     import requests
 
-    session, written, count = requests.Session(), [0], 0
+    session, written, count, walk = requests.Session(), [0], 0, 0.0
     session.auth = (API_KEY, "")
     started, cpu_started = time.perf_counter(), cpu_time()
     for path, query in requests_made:
         body = session.get(f"{url}{path}", params=query).json()
-        listed = next((value for value in body.values() if isinstance(value, list)), None)
-        for record in listed if listed is not None else [body]:
+        key = next((key for key, value in body.items() if isinstance(value, list)), None)
+        for record in body[key] if key is not None else [body]:
             written[0] += len(json.dumps(record))
             count += 1
-    return {"wall_s": time.perf_counter() - started, "cpu_s": cpu_time() - cpu_started, "records": count}
+        if key is not None:
+            walking = time.thread_time()
+            dpath.get(body, [key], default=[])
+            walk += time.thread_time() - walking
+    return {"wall_s": time.perf_counter() - started, "cpu_s": cpu_time() - cpu_started - walk, "records": count,
+            "dpath_walk_s": walk}
 
 
 # --- runs, each in its own process --------------------------------------------------------------------------------
@@ -360,12 +369,13 @@ def _in_fresh_process(spec: dict) -> dict:
 
 
 # --- the floor ----------------------------------------------------------------------------------------------------
-def unsplittable_chain(stream: str, records: int) -> int:
-    """Pages in the longest chain the API cannot split (per data source for those it can split by data source)."""
+def unsplittable_chain(stream: str, records: int, data_sources: int) -> int:
+    """Pages in the longest chain the API cannot split (per data source for those it can split by data source; the
+    fake spreads records evenly over its data sources)."""
     if SPLITTABLE.get(stream) == "start-date/end-date":
         return 1  # any number of date windows
     if SPLITTABLE.get(stream) == "data_source_uuid":
-        return max(1, math.ceil(math.ceil(records / DATA_SOURCES) / PAGE))
+        return max(1, math.ceil(math.ceil(records / max(data_sources, 1)) / PAGE))
     return max(1, math.ceil(records / PAGE))
 
 
@@ -379,7 +389,7 @@ def floor_of(result: dict, kinds: dict, latency: float) -> dict:
             fewest[stream] = max(expected.get("customers", 0), math.ceil(records / PAGE))
         else:
             fewest[stream] = max(1, math.ceil(records / PAGE))
-            chains[stream] = unsplittable_chain(stream, records)
+            chains[stream] = unsplittable_chain(stream, records, expected.get("data_sources", 1))
     longest = max(chains, key=chains.get)
     by_requests, by_chain = sum(fewest.values()) / CHARTMOGUL_RPS, chains[longest] * latency
     return {"fewest_requests": sum(fewest.values()), "by_requests_s": by_requests, "longest_chain": longest,
@@ -393,20 +403,22 @@ def _rate(records: int, seconds: float) -> str:
 
 def stream_rows(results: dict) -> list:
     rows = ["| stream | records | requests | chains (longest) | connector CPU: start-up + reading | records per CPU s "
-            "(reading) | plain loop records per CPU s | peak RSS |",
-            "| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: |"]
-    total_records = total_cpu = total_plain = 0.0
+            "(reading) | plain loop records per CPU s | DpathExtractor's walk alone, records per CPU s | peak RSS |",
+            "| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |"]
+    total_records = total_cpu = total_plain = total_walk = 0.0
     for stream, result in results.items():
         records = sum(result["records"].values())
         chains = [pages for _, _, pages in result["server"]["chains"]]
         plain = result["plain"]
         reading = result["cpu_s"] - result["startup_cpu_s"]
         total_records, total_cpu, total_plain = total_records + records, total_cpu + reading, total_plain + plain["cpu_s"]
+        total_walk += plain["dpath_walk_s"]
         rows.append(f"| {stream} | {records:,} | {result['server']['requests']:,} | {len(chains):,} ({max(chains, default=0)}) | "
                     f"{result['startup_cpu_s']:.2f} s + {reading:.2f} s | {_rate(records, reading)} | {_rate(records, plain['cpu_s'])} | "
+                    f"{_rate(records, plain['dpath_walk_s'])} | "
                     f"{result['peak_rss_mb']:.0f} MB |")
     rows.append(f"| **all, one at a time** | {total_records:,.0f} | | | {total_cpu:.1f} s reading | {_rate(total_records, total_cpu)} | "
-                f"{_rate(total_records, total_plain)} | |")
+                f"{_rate(total_records, total_plain)} | {_rate(total_records, total_walk)} | |")
     return rows
 
 
@@ -469,10 +481,15 @@ def main() -> None:
     if everything or args.streams:
         chosen = args.only.split(",") if args.only else streams_list
         per_stream = {}
+        # a tenth of the account for the profile: the per-thread CPU clock makes every profiled call costly
+        small = {**account, "customers": max(account["customers"] // 10, 1), "activities": max(account["activities"] // 10, 1)}
         for stream in chosen:
             spec = {"account": account, "limits": {}, "manifest": args.manifest, "drop_budget": True,
-                    "streams": [stream], "plain": True, "profile": args.profile}
+                    "streams": [stream], "plain": True}
             per_stream[stream] = _in_fresh_process(spec)
+            if args.profile:
+                per_stream[stream]["hotspots"] = _in_fresh_process({**spec, "account": small, "plain": False,
+                                                                     "profile": True})["hotspots"]
             print(f"  done: {stream}", flush=True)
         results["streams"] = per_stream
         print(f"\n{args.label}: each stream alone, latency 0, no limits, no api_budget (plain loop: the same requests "
@@ -480,7 +497,8 @@ def main() -> None:
         print("\n".join(stream_rows(per_stream)))
         if args.profile:
             for stream, result in per_stream.items():
-                print(f"\ncProfile of {stream} (all threads, each on its own CPU clock), top self time:\n")
+                print(f"\ncProfile of {stream} on a tenth of the account (all threads, each on its own CPU clock), "
+                      "top self time:\n")
                 print("| function | calls | self s | cumulative s | share |\n| --- | ---: | ---: | ---: | ---: |")
                 for spot in result["hotspots"]:
                     print(f"| `{spot['function']}` | {spot['calls']:,} | {spot['self_s']} | {spot['cumulative_s']} | {spot['self_share']:.0%} |")

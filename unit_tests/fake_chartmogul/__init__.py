@@ -5,11 +5,13 @@
 - Cursor pagination: `per_page` (≤ 200) and an opaque `cursor`; every page carries `has_more` and `cursor`
   (the last page too); first pages also carry the deprecated `page`/`current_page`/`total_pages`/`per_page`.
 - `start-date`/`end-date` filters on activities (inclusive, on the activity `date`) and on metrics
-  (inclusive, `YYYY-MM-DD`, both required, plus `interval`).
+  (inclusive, `YYYY-MM-DD`, both required, plus `interval`); the `data_source_uuid` filter on any list (a customer
+  merged from several data sources is listed under each).
 - Optional latency per request and ChartMogul's limits: requests per second (429 beyond) and parallel
   connections (503 beyond); scripted failures per endpoint, and bursts of failures in the middle of a sync.
-- `Dataset.generate(..., lazy=True)` builds each record when it is served, so the benchmark's 10x account
-  (2.2 million records) fits in constant memory; date filters on an `ordered` route are a binary search.
+- `Dataset.generate()` is a synthetic account with every stream (and the per-customer subscriptions, routed by
+  parsing the path); with lazy=True it builds each record when it is served, so the benchmark's 10x account fits in
+  constant memory; date filters on an `ordered` route are a binary search, data source filters a view.
 
 `FakeChartMogul` is a real threaded HTTP server on 127.0.0.1; `redirect_chartmogul()` points the connector's
 requests to `https://api.chartmogul.com` at it inside the current process.
