@@ -1,7 +1,11 @@
-"""The offline fake's large-account mode, which the benchmark relies on: lazy records and binary-searched dates."""
+"""The offline fake: the synthetic account the benchmark reads (every stream, lazy records, binary-searched dates,
+data source filters, per-customer routes)."""
 
 import json
+from urllib.error import HTTPError
 from urllib.request import Request, urlopen
+
+import pytest
 
 from unit_tests.builders import API_KEY, basic_auth_header
 from unit_tests.fake_chartmogul import Dataset, FakeChartMogul, Route
@@ -66,3 +70,30 @@ def test_given_a_data_source_filter_when_paged_then_lists_that_source_s_records_
     for customer in merged:  # ChartMogul lists a merged customer under every data source it came from
         assert [s for s in sources if customer["uuid"] in {c["uuid"] for c in customers[s]}] == sorted(
             customer["data_source_uuids"], key=sources.index)
+
+
+def test_given_the_synthetic_account_then_it_holds_records_for_every_stream_the_connector_discovers():
+    from unit_tests.builders import discovered_schemas
+
+    account = Dataset.generate(customers=40, activities=400, metric_days=10, lazy=True)
+
+    assert set(discovered_schemas()) <= set(account.streams)  # what the benchmark needs to read every stream
+    assert account.streams["invoices"] == 80 and account.streams["subscription_events"] == 100
+    assert account.streams["customer_count"] == len(account.routes["metrics/customer-count"].records) == 11
+
+
+def test_given_a_customer_s_subscriptions_path_when_requested_then_served_on_demand_and_unknown_customers_are_404():
+    account = Dataset.generate(customers=40, activities=400, metric_days=10, lazy=True)
+    customer = account.routes["customers"].records[17]["uuid"]
+    unknown = customer[:-12] + f"{39:012x}"  # right index, wrong uuid
+
+    with FakeChartMogul(account, API_KEY) as fake:
+        subscriptions = _all_pages(fake, f"customers/{customer}/subscriptions")
+        served = {c["uuid"]: len(_all_pages(fake, f"customers/{c['uuid']}/subscriptions"))
+                  for c in account.routes["customers"].records}
+        with pytest.raises(HTTPError) as missing:
+            _get(fake, f"customers/{unknown}/subscriptions")
+
+    assert len(subscriptions) == served[customer] <= 3 and all(s["uuid"] for s in subscriptions)
+    assert sum(served.values()) == account.streams["customer_subscriptions"]
+    assert missing.value.code == 404
