@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Sync benchmark: every stream of the connector, read from a large simulated ChartMogul account, offline.
 
-    .venv/bin/python benchmarks/sync_benchmark.py                 # everything below (about 20 minutes)
+    .venv/bin/python benchmarks/sync_benchmark.py                 # everything below (20-25 minutes, most of it --memory)
     .venv/bin/python benchmarks/sync_benchmark.py --streams       # only the per-stream CPU table (a few minutes)
     .venv/bin/python benchmarks/sync_benchmark.py --sync          # only the whole sync at 250 ms with the limits on
     .venv/bin/python benchmarks/sync_benchmark.py --memory        # only the zero-latency whole sync, account x1 and x10
@@ -26,12 +26,15 @@ does not compete with the connector for the interpreter lock. The connector runs
 https://api.chartmogul.com redirected to the fake; its stdout goes to a sink that counts records per stream.
 
 - streams: one run per stream at latency 0, no limits, the manifest's api_budget removed: records, requests, the
-  connector's records per CPU second, and the same for a plain loop (`requests` + `json`, one thread) that replays
-  exactly the connector's requests, decodes each page and writes each record as a JSON line.
+  connector's records per CPU second (start-up apart), and the same for a plain loop (`requests` + `json`, one thread)
+  that replays exactly the connector's requests, decodes each page and writes each record as a JSON line; apart, on
+  the same pages, what the CDK's DpathExtractor spends walking each page (`dpath.get`). --profile adds a cProfile of
+  each stream on a tenth of the account.
 - sync: every stream at once, the fake answering in --latency (250 ms) and enforcing ChartMogul's limits: 40
   requests per second (429 beyond, no Retry-After) and 20 parallel connections (503 beyond). Compared with the floor.
 - memory: every stream at once at latency 0 without limits, on the account and on the account grown --scale times:
-  peak RSS must stay flat. (Memory does not depend on latency; at 250 ms the 10x account would take over an hour.)
+  peak RSS must stay flat. (Memory does not depend on latency; at 250 ms the 10x account would need over 7 minutes
+  of requests alone, and a per-customer stream 200,000 requests more.)
 
 The floor of the sync is the larger of: the fewest requests that can fetch the account (full pages of 200 for a list,
 one request for an unpaginated endpoint, one per customer for a per-customer endpoint) at 40 per second; and the
