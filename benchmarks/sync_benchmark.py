@@ -1,29 +1,46 @@
 #!/usr/bin/env python
-"""Sync benchmark: a simulated ChartMogul account read through the connector's own entrypoint, offline.
+"""Sync benchmark: every stream of the connector, read from a large simulated ChartMogul account, offline.
 
-    .venv/bin/python benchmarks/sync_benchmark.py                  # the full table (about 7 minutes)
-    .venv/bin/python benchmarks/sync_benchmark.py --quick          # without the 10x-account run
-    .venv/bin/python benchmarks/sync_benchmark.py --manifest OTHER.yaml --label before   # another manifest version
+    .venv/bin/python benchmarks/sync_benchmark.py                 # everything below (20-25 minutes, most of it --memory)
+    .venv/bin/python benchmarks/sync_benchmark.py --streams       # only the per-stream CPU table (a few minutes)
+    .venv/bin/python benchmarks/sync_benchmark.py --sync          # only the whole sync at 250 ms with the limits on
+    .venv/bin/python benchmarks/sync_benchmark.py --memory        # only the zero-latency whole sync, account x1 and x10
+    .venv/bin/python benchmarks/sync_benchmark.py --streams --profile --only invoices,customers   # with cProfile
+    .venv/bin/python benchmarks/sync_benchmark.py --customers 2000 --activities 20000   # a small account, to iterate
 
-What runs, each scenario in a fresh Python process (so peak RSS is that scenario's alone):
+The streams are the connector's own (discover, from the manifest in use), so a stream added later is benchmarked
+without touching this script. The fake generates each stream's records (`Dataset.generate`, in the shapes ChartMogul
+sends); a stream it has no records for stops the benchmark with an error, as does any stream that does not return
+exactly the records the fake holds.
 
-- the fake ChartMogul (`unit_tests/fake_chartmogul`, a threaded HTTP server on 127.0.0.1) in a child process of the
-  scenario, so serving JSON does not compete with the connector for the interpreter lock; it enforces ChartMogul's
-  limits: 40 requests per second (429 beyond, no Retry-After as ChartMogul documents none) and 20 parallel
-  connections (503 beyond), with a fixed latency per request;
-- the connector, in the scenario process, through `source_chartmogul.source.run(["read", ...])` (what the
-  `source-chartmogul` console script calls), with requests to https://api.chartmogul.com redirected to the fake by
-  `redirect_chartmogul` (a patched `HTTPAdapter.send`); its stdout goes to a sink that counts messages per stream.
+The account (defaults): 20,000 customers; 200,000 activities over two years; 2 invoices per customer with 1-3 line
+items and a transaction each; subscription events a quarter of the activities; contacts for half the customers;
+opportunities, tasks and notes for a quarter each; 0-3 subscriptions per customer; 30 plans, 6 plan groups; 3 data
+sources that customers, invoices, subscription events and contacts are spread over; the metric streams at
+interval=day over the whole history.
 
-Scenarios: `sync` (the account at the given latency, limits on), `sync x10` (the same with 10x customers and
-activities: peak RSS must stay flat), `cpu` (latency 0, no limits, the manifest's api_budget removed: what the
-connector can process per second) and `plain loop` (requests + json over the same fake at latency 0: fetch every page,
-decode it, write each record as a JSON line; the CPU floor). `--profile` adds a cProfile of the `cpu` scenario across
-all threads and prints the top hotspots.
+Runs, each in a fresh Python process (so peak RSS is that run's alone), with the fake ChartMogul
+(`unit_tests/fake_chartmogul`, a threaded HTTP server on 127.0.0.1) in a child process of the run, so serving JSON
+does not compete with the connector for the interpreter lock. The connector runs through
+`source_chartmogul.source.run(["read", ...])` (what the `source-chartmogul` console script calls), its requests to
+https://api.chartmogul.com redirected to the fake; its stdout goes to a sink that counts records per stream.
 
-API floor = the fewest requests that can fetch the account (full pages of 200 for customers and activities, one
-request per metric stream) at 40 per second, and never less than the customers' cursor chain (one latency per page,
-it cannot be parallelised).
+- streams: one run per stream at latency 0, no limits, the manifest's api_budget removed: records, requests, the
+  connector's records per CPU second (start-up apart), and the same for a plain loop (`requests` + `json`, one thread)
+  that replays exactly the connector's requests, decodes each page and writes each record as a JSON line; apart, on
+  the same pages, what the CDK's DpathExtractor spends walking each page (`dpath.get`). --profile adds a cProfile of
+  each stream on a tenth of the account.
+- sync: every stream at once, the fake answering in --latency (250 ms) and enforcing ChartMogul's limits: 40
+  requests per second (429 beyond, no Retry-After) and 20 parallel connections (503 beyond). Compared with the floor.
+- memory: every stream at once at latency 0 without limits, on the account and on the account grown --scale times:
+  peak RSS must stay flat. (Memory does not depend on latency; at 250 ms the 10x account would need over 7 minutes
+  of requests alone, and a per-customer stream 200,000 requests more.)
+
+The floor of the sync is the larger of: the fewest requests that can fetch the account (full pages of 200 for a list,
+one request for an unpaginated endpoint, one per customer for a per-customer endpoint) at 40 per second; and the
+longest cursor chain the API cannot split, one latency per page (a chain is split by date for activities, by
+data_source_uuid for invoices, subscription events and contacts; customers, whose merged records appear under every
+data source they came from, plans, plan groups, opportunities, tasks and notes stay single chains).
 """
 
 import argparse
@@ -49,8 +66,10 @@ API_KEY = "bench_cm_Qw7Er5Ty3Ui1Op9As8Df6Gh4Jk2Lz0X"  # made up; the fake accept
 ACCOUNT_END = datetime.date(2026, 11, 1)  # Dataset.generate's default: the account's history ends there
 PAGE = 200
 CHARTMOGUL_RPS, CHARTMOGUL_CONNECTIONS = 40, 20
-METRIC_STREAMS = ["customer_count"]
-STREAMS = ["customers", "activities"] + METRIC_STREAMS
+# Streams whose one long chain the API can split into shorter ones, and the filter it splits them by.
+SPLITTABLE = {"activities": "start-date/end-date", "invoices": "data_source_uuid",
+              "subscription_events": "data_source_uuid", "contacts": "data_source_uuid"}
+PAGING_PARAMS = {"cursor", "per_page"}
 
 
 # --- the fake, in its own process ---------------------------------------------------------------------------------
@@ -60,20 +79,23 @@ def _serve(conn, account: dict, limits: dict) -> None:
     dataset = Dataset.generate(customers=account["customers"], activities=account["activities"],
                                metric_days=account["metric_days"], end=ACCOUNT_END, lazy=True)
     with FakeChartMogul(dataset, API_KEY, **limits) as fake:
-        conn.send(fake.url)
-        conn.recv()  # the scenario is over
-        stats = fake.stats
-        times = sorted(t for t, _, _, status in stats.log)
-        busiest = _busiest_second(times)  # most requests that arrived within any one second
+        conn.send((fake.url, dataset.streams))
+        conn.recv()  # the run is over
+        log = fake.stats.log
+        times = sorted(t for t, _, _, _ in log)
         start = times[0] if times else 0.0
-        per_second = collections.Counter(int(t - start) for t in times)
-        last_by_path = {}
-        for t, path, _, _ in stats.log:
-            last_by_path[path] = max(last_by_path.get(path, 0.0), round(t - start, 2))
-        conn.send({"requests": stats.requests, "by_status": dict(stats.by_status), "by_path": dict(stats.by_path),
-                   "max_in_flight": stats.max_in_flight, "max_per_second": busiest,
-                   "per_second": [per_second.get(i, 0) for i in range(max(per_second, default=-1) + 1)],
-                   "last_request_at": last_by_path})
+        chains = collections.Counter()  # one cursor chain = one path with the same non-paging parameters
+        last_at = {}
+        for t, path, query, status in log:
+            endpoint = path.removeprefix("/v1/")
+            chains[(endpoint, tuple(sorted((k, v) for k, v in query.items() if k not in PAGING_PARAMS)))] += status == 200
+            last_at[endpoint] = max(last_at.get(endpoint, 0.0), t - start)
+        conn.send({"requests": fake.stats.requests, "by_status": dict(fake.stats.by_status),
+                   "max_in_flight": fake.stats.max_in_flight, "max_per_second": _busiest_second(times),
+                   "chains": [[endpoint, dict(params), pages] for (endpoint, params), pages in chains.items()],
+                   "last_request_at": last_at,
+                   "replay": [[path, query] for _, path, query, status in log if status == 200]})
+        conn.recv()
 
 
 class _Fake:
@@ -83,16 +105,18 @@ class _Fake:
 
     def __enter__(self) -> "_Fake":
         self._process.start()
-        self.url = self._conn.recv()
+        self.url, self.streams = self._conn.recv()
         return self
 
-    def stop(self) -> dict:
-        self._conn.send("stop")
-        stats = self._conn.recv()
-        self._process.join(10)
-        return stats
+    def stats(self) -> dict:
+        """What the fake saw; after this it serves on until the run ends (e.g. for the plain loop's replay)."""
+        self._conn.send("stats")
+        return self._conn.recv()
 
     def __exit__(self, *exc: object) -> None:
+        with contextlib.suppress(OSError):
+            self._conn.send("stop")
+        self._process.join(10)
         if self._process.is_alive():
             self._process.kill()
 
@@ -133,14 +157,20 @@ def _busiest_second(times: list) -> int:
     return busiest
 
 
+first_request_cpu = []
+
+
 @contextlib.contextmanager
 def _sent_times():
-    """Record when the connector hands each request to the transport (after the api_budget let it through)."""
+    """Record when the connector hands each request to the transport (after the api_budget let it through), and the
+    process's CPU time at the first one (what start-up cost: imports aside, building the source and its streams)."""
     import requests
 
     times, original = [], requests.adapters.HTTPAdapter.send
 
     def send(adapter, request, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if not times:
+            first_request_cpu.append(cpu_time())
         times.append(time.monotonic())
         return original(adapter, request, *args, **kwargs)
 
@@ -151,37 +181,64 @@ def _sent_times():
         requests.adapters.HTTPAdapter.send = original
 
 
-def start_date(account: dict) -> datetime.date:
-    """The config's start_date: the first day of the simulated account's history."""
-    return ACCOUNT_END - datetime.timedelta(days=account["metric_days"])
+def config(account: dict) -> dict:
+    """start_date: the first day of the simulated account's history; the metric streams by day."""
+    start = ACCOUNT_END - datetime.timedelta(days=account["metric_days"])
+    return {"api_key": API_KEY, "start_date": f"{start}T00:00:00Z", "interval": "day"}
 
 
-def expected_records(account: dict) -> int:
-    """Every customer and activity, and one customer_count entry per day from start_date to the account's end."""
-    return account["customers"] + account["activities"] + account["metric_days"] + 1
+def manifest_text(manifest: "str | None", drop_budget: bool = False) -> str:
+    import yaml
+
+    text = Path(manifest).read_text() if manifest else (ROOT / "source_chartmogul" / "manifest.yaml").read_text()
+    if drop_budget:
+        parsed = yaml.safe_load(text)
+        parsed.pop("api_budget", None)
+        text = yaml.safe_dump(parsed, sort_keys=False)
+    return text
 
 
-def _prepared_dir(manifest: "str | None", drop_budget: bool, account: dict, streams: "list | None" = None) -> str:
+def discovered_streams(manifest: "str | None", account: dict) -> dict:
+    """The streams `discover` returns for the manifest in use, each with how it lists its records: "single" (one
+    unpaginated request), "per customer" (a path per customer) or "list" (cursor-paginated)."""
+    import logging
+
+    import yaml
+    from airbyte_cdk.sources.declarative.concurrent_declarative_source import ConcurrentDeclarativeSource
+
+    cwd = os.getcwd()
+    os.chdir(ROOT)  # JsonFileSchemaLoader's ./source_chartmogul/schemas/ paths
+    try:
+        source = ConcurrentDeclarativeSource(source_config=yaml.safe_load(manifest_text(manifest)), config=config(account))
+        names = [stream.name for stream in source.discover(logging.getLogger("benchmark"), config(account)).streams]
+        resolved = {stream["name"]: stream for stream in source.resolved_manifest["streams"]}
+    finally:
+        os.chdir(cwd)
+
+    def kind(stream: dict) -> str:
+        retriever = stream.get("retriever", {})
+        if retriever.get("paginator", {}).get("type", "NoPagination") == "NoPagination":
+            return "single"
+        return "per customer" if "stream_partition" in json.dumps(retriever.get("requester", {})) else "list"
+
+    return {name: kind(resolved[name]) if name in resolved else "list" for name in names}
+
+
+def _prepared_dir(manifest: "str | None", drop_budget: bool, account: dict, streams: list) -> str:
     """A working directory with config and catalog, and a manifest.yaml if it must differ from the packaged one
     (the CDK reads ./manifest.yaml before the packaged file)."""
-    import yaml
     from airbyte_cdk.models import ConfiguredAirbyteCatalogSerializer, SyncMode
     from airbyte_cdk.test.catalog_builder import CatalogBuilder
 
     work = tempfile.mkdtemp(prefix="cm-bench-")
     if manifest or drop_budget:
-        text = Path(manifest).read_text() if manifest else (ROOT / "source_chartmogul" / "manifest.yaml").read_text()
-        if drop_budget:
-            parsed = yaml.safe_load(text)
-            parsed.pop("api_budget", None)
-            text = yaml.safe_dump(parsed, sort_keys=False)
-        Path(work, "manifest.yaml").write_text(text)
+        Path(work, "manifest.yaml").write_text(manifest_text(manifest, drop_budget))
+        os.symlink(ROOT / "source_chartmogul", Path(work, "source_chartmogul"))  # the schemas' relative paths
     builder = CatalogBuilder()
-    for stream in streams or STREAMS:
+    for stream in streams:
         builder.with_stream(stream, SyncMode.full_refresh)
     Path(work, "catalog.json").write_text(json.dumps(ConfiguredAirbyteCatalogSerializer.dump(builder.build())))
-    config = {"api_key": API_KEY, "start_date": f"{start_date(account)}T00:00:00Z", "interval": "month"}
-    Path(work, "config.json").write_text(json.dumps(config))
+    Path(work, "config.json").write_text(json.dumps(config(account)))
     return work
 
 
@@ -219,15 +276,18 @@ _WAITS = ("acquire' of '_thread", "'get' of '_queue", "recv_into", "sendall", "t
           "'accept' of", "'connect' of", "method 'wait'")
 
 
-def _hotspots(stats, limit: int = 15) -> list:
+def _hotspots(stats, limit: int = 12) -> list:
     cpu = {key: value for key, value in stats.stats.items() if not any(w in key[2] for w in _WAITS)}
     total = sum(tt for (_, _, tt, _, _) in cpu.values())
+    in_dpath = sum(tt for (filename, _, _), (_, _, tt, _, _) in cpu.items() if "/dpath/" in filename)
     rows = sorted(cpu.items(), key=lambda kv: kv[1][2], reverse=True)[:limit]
     out = []
     for (filename, line, name), (cc, nc, tt, ct, _) in rows:
         where = filename.split("site-packages/")[-1].replace(str(ROOT) + "/", "")
         out.append({"function": f"{where}:{line}({name})", "calls": nc, "self_s": round(tt, 2),
                     "cumulative_s": round(ct, 2), "self_share": round(tt / total, 3) if total else 0})
+    out.append({"function": "all of dpath (DpathExtractor's walk)", "calls": 0, "self_s": round(in_dpath, 2),
+                "cumulative_s": round(in_dpath, 2), "self_share": round(in_dpath / total, 3) if total else 0})
     return out
 
 
@@ -237,14 +297,41 @@ def cpu_time() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-# --- scenarios, each in its own process -----------------------------------------------------------------------------
+def _replay(url: str, requests_made: list) -> dict:
+    """The plain loop: the connector's own requests again, one after the other, with requests + json. Apart, on the
+    same pages, what the CDK's DpathExtractor costs to find the page's list (`dpath.get`, which walks every value)."""
+    import dpath
+    import requests
+
+    session, written, count, walk = requests.Session(), [0], 0, 0.0
+    session.auth = (API_KEY, "")
+    started, cpu_started = time.perf_counter(), cpu_time()
+    for path, query in requests_made:
+        body = session.get(f"{url}{path}", params=query).json()
+        key = next((key for key, value in body.items() if isinstance(value, list)), None)
+        for record in body[key] if key is not None else [body]:
+            written[0] += len(json.dumps(record))
+            count += 1
+        if key is not None:
+            walking = time.thread_time()
+            dpath.get(body, [key], default=[])
+            walk += time.thread_time() - walking
+    return {"wall_s": time.perf_counter() - started, "cpu_s": cpu_time() - cpu_started - walk, "records": count,
+            "dpath_walk_s": walk}
+
+
+# --- runs, each in its own process --------------------------------------------------------------------------------
 def run_connector(spec: dict) -> dict:
     account, limits = spec["account"], spec["limits"]
     with _Fake(account, limits) as fake:  # fork before the CDK starts any thread
         from unit_tests.fake_chartmogul import redirect_chartmogul
         from source_chartmogul.source import run
 
-        work = _prepared_dir(spec.get("manifest"), spec.get("drop_budget", False), account, spec.get("streams"))
+        missing = sorted(set(spec["streams"]) - set(fake.streams))
+        if missing:
+            raise SystemExit(f"the fake has no synthetic records for stream(s) {missing}: add a generator for each to "
+                             "Dataset.generate (unit_tests/fake_chartmogul/dataset.py) and its count to `streams`")
+        work = _prepared_dir(spec.get("manifest"), spec.get("drop_budget", False), account, spec["streams"])
         os.chdir(work)
         sink, real_stdout = _CountingSink(), sys.__stdout__
         args = ["read", "--config", "config.json", "--catalog", "catalog.json"]
@@ -257,147 +344,195 @@ def run_connector(spec: dict) -> dict:
                     profile = _profiled(lambda: run(args))
                 else:
                     run(args)
-            wall = time.perf_counter() - started
+            wall, cpu = time.perf_counter() - started, cpu_time() - cpu_started
         finally:
             sys.__stdout__ = real_stdout
-        server = fake.stop()
-    result = {"wall_s": wall, "cpu_s": cpu_time() - cpu_started, "records": dict(sink.records), "states": sink.states,
-              "errors": sink.errors, "client_max_per_second": _busiest_second(sent),
-              "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "server": server}
+        peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        server = fake.stats()
+        plain = _replay(fake.url, server.pop("replay")) if spec.get("plain") else None
+    result = {"wall_s": wall, "cpu_s": cpu, "startup_cpu_s": first_request_cpu[0] - cpu_started, "records": dict(sink.records), "states": sink.states,
+              "expected": {s: fake.streams[s] for s in spec["streams"]}, "errors": sink.errors,
+              "client_max_per_second": _busiest_second(sent), "peak_rss_mb": peak_rss, "server": server, "plain": plain}
     if profile is not None:
         result["hotspots"] = _hotspots(profile)
     return result
 
 
-def run_plain_loop(spec: dict) -> dict:
-    """The CPU floor: fetch every page with requests, decode it with json, write each record as a JSON line."""
-    account = spec["account"]
-    with _Fake(account, {}) as fake:
-        import requests
-
-        session, written, count = requests.Session(), [0], 0
-        session.auth = (API_KEY, "")
-
-        def sink(line: str) -> None:
-            written[0] += len(line)
-
-        started, cpu_started = time.perf_counter(), cpu_time()
-        for path, params in [("customers", {}), ("activities", {"start-date": f"{start_date(account)}T00:00:00Z"})]:
-            cursor = None
-            while True:
-                query = {"per_page": PAGE, **params, **({"cursor": cursor} if cursor else {})}
-                body = session.get(f"{fake.url}/v1/{path}", params=query).json()
-                for record in body["entries"]:
-                    sink(json.dumps(record))
-                    count += 1
-                if not body["has_more"]:
-                    break
-                cursor = body["cursor"]
-        body = session.get(f"{fake.url}/v1/metrics/customer-count",
-                           params={"start-date": str(start_date(account)), "end-date": time.strftime("%Y-%m-%d"),
-                                   "interval": "month"}).json()
-        for record in body["entries"]:
-            sink(json.dumps(record))
-            count += 1
-        wall = time.perf_counter() - started
-        server = fake.stop()
-    return {"wall_s": wall, "cpu_s": cpu_time() - cpu_started, "records": {"all": count}, "states": 0, "errors": [],
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "server": server}
-
-
-def _in_fresh_process(kind: str, spec: dict) -> dict:
-    done = subprocess.run([sys.executable, __file__, "--scenario", kind, json.dumps(spec)],
-                          capture_output=True, text=True, cwd=ROOT)
+def _in_fresh_process(spec: dict) -> dict:
+    done = subprocess.run([sys.executable, __file__, "--run", json.dumps(spec)], capture_output=True, text=True, cwd=ROOT)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not lines:
-        raise SystemExit(f"scenario {kind} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-    return json.loads(lines[-1])
+        raise SystemExit(f"run failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    result = json.loads(lines[-1])
+    wrong = {s: (result["records"].get(s, 0), n) for s, n in result["expected"].items() if result["records"].get(s, 0) != n}
+    if wrong or result["errors"]:
+        raise SystemExit(f"the connector did not return exactly the fake's records (stream: (read, held)): {wrong}\n"
+                         f"errors: {result['errors']}")
+    return result
 
 
-# --- the report -------------------------------------------------------------------------------------------------------
-def api_floor(account: dict, latency: float) -> float:
-    requests_needed = math.ceil(account["customers"] / PAGE) + math.ceil(account["activities"] / PAGE) + len(METRIC_STREAMS)
-    customer_chain = math.ceil(account["customers"] / PAGE) * latency
-    return max(requests_needed / CHARTMOGUL_RPS, customer_chain)
+# --- the floor ----------------------------------------------------------------------------------------------------
+def unsplittable_chain(stream: str, records: int, data_sources: int) -> int:
+    """Pages in the longest chain the API cannot split (per data source for those it can split by data source; the
+    fake spreads records evenly over its data sources)."""
+    if SPLITTABLE.get(stream) == "start-date/end-date":
+        return 1  # any number of date windows
+    if SPLITTABLE.get(stream) == "data_source_uuid":
+        return max(1, math.ceil(math.ceil(records / max(data_sources, 1)) / PAGE))
+    return max(1, math.ceil(records / PAGE))
 
 
-def _row(label: str, account: dict, latency: float, result: dict) -> str:
-    records, expected = sum(result["records"].values()), expected_records(account)
-    server = result["server"]
-    floor = api_floor(account, latency) if latency else None
-    complete = "" if records == expected else f" (expected {expected:,})"
-    sent = result.get("client_max_per_second")
-    errors = f" ERRORS: {result['errors']}" if result["errors"] else ""
-    return (f"| {label} | {latency * 1000:.0f} ms | {result['wall_s']:.1f} s | {result['cpu_s']:.1f} s | {records:,}{complete} | "
-            f"{records / result['wall_s']:,.0f} | {records / result['cpu_s']:,.0f} | {server['requests']:,} | {server['by_status'].get('429', 0)} | "
-            f"{server['by_status'].get('503', 0)} | {sent if sent is not None else '-'} / {server['max_per_second']} | {server['max_in_flight']} | "
-            f"{result['peak_rss_mb']:.0f} MB | " + (f"{result['wall_s'] / floor:.2f}x ({floor:.1f} s)" if floor else "-")
-            + f" |{errors}")
+def floor_of(result: dict, kinds: dict, latency: float) -> dict:
+    """The sync's floor from the records the fake holds per stream and how each stream lists them."""
+    expected, fewest, chains = result["expected"], {}, {}
+    for stream, records in expected.items():
+        if kinds[stream] == "single":
+            fewest[stream] = 1
+        elif kinds[stream] == "per customer":  # at least one request per customer, full pages of 200
+            fewest[stream] = max(expected.get("customers", 0), math.ceil(records / PAGE))
+        else:
+            fewest[stream] = max(1, math.ceil(records / PAGE))
+            chains[stream] = unsplittable_chain(stream, records, expected.get("data_sources", 1))
+    longest = max(chains, key=chains.get)
+    by_requests, by_chain = sum(fewest.values()) / CHARTMOGUL_RPS, chains[longest] * latency
+    return {"fewest_requests": sum(fewest.values()), "by_requests_s": by_requests, "longest_chain": longest,
+            "longest_chain_pages": chains[longest], "by_chain_s": by_chain, "floor_s": max(by_requests, by_chain)}
+
+
+# --- the report ---------------------------------------------------------------------------------------------------
+def _rate(records: int, seconds: float) -> str:
+    return f"{records / seconds:,.0f}" if seconds > 0.005 else "-"
+
+
+def stream_rows(results: dict) -> list:
+    rows = ["| stream | records | requests | chains (longest) | connector CPU: start-up + reading | records per CPU s "
+            "(reading) | plain loop records per CPU s | DpathExtractor's walk alone, records per CPU s | peak RSS |",
+            "| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |"]
+    total_records = total_cpu = total_plain = total_walk = 0.0
+    for stream, result in results.items():
+        records = sum(result["records"].values())
+        chains = [pages for _, _, pages in result["server"]["chains"]]
+        plain = result["plain"]
+        reading = result["cpu_s"] - result["startup_cpu_s"]
+        total_records, total_cpu, total_plain = total_records + records, total_cpu + reading, total_plain + plain["cpu_s"]
+        total_walk += plain["dpath_walk_s"]
+        rows.append(f"| {stream} | {records:,} | {result['server']['requests']:,} | {len(chains):,} ({max(chains, default=0)}) | "
+                    f"{result['startup_cpu_s']:.2f} s + {reading:.2f} s | {_rate(records, reading)} | {_rate(records, plain['cpu_s'])} | "
+                    f"{_rate(records, plain['dpath_walk_s'])} | "
+                    f"{result['peak_rss_mb']:.0f} MB |")
+    rows.append(f"| **all, one at a time** | {total_records:,.0f} | | | {total_cpu:.1f} s reading | {_rate(total_records, total_cpu)} | "
+                f"{_rate(total_records, total_plain)} | {_rate(total_records, total_walk)} | |")
+    return rows
+
+
+def sync_rows(label: str, latency: float, result: dict, floor: "dict | None") -> str:
+    records, server = sum(result["records"].values()), result["server"]
+    vs_floor = f"{result['wall_s'] / floor['floor_s']:.2f}x ({floor['floor_s']:.1f} s)" if floor else "-"
+    return (f"| {label} | {latency * 1000:.0f} ms | {result['wall_s']:.1f} s | {result['cpu_s']:.1f} s | {records:,} | "
+            f"{_rate(records, result['wall_s'])} | {_rate(records, result['cpu_s'])} | {server['requests']:,} | "
+            f"{server['by_status'].get('429', 0)} | {server['by_status'].get('503', 0)} | "
+            f"{result['client_max_per_second']} / {server['max_per_second']} | {server['max_in_flight']} | "
+            f"{result['peak_rss_mb']:.0f} MB | {vs_floor} |")
+
+
+def timeline_rows(result: dict) -> list:
+    """Per endpoint, its requests and when its last one arrived: which chain set the sync's length."""
+    def endpoint_of(path: str) -> str:
+        return "customers/<uuid>/" + path.split("/")[-1] if path.startswith("customers/") else path
+
+    last, requests_by = {}, collections.Counter()
+    for path, at in result["server"]["last_request_at"].items():
+        last[endpoint_of(path)] = max(last.get(endpoint_of(path), 0.0), at)
+    for path, _, pages in result["server"]["chains"]:
+        requests_by[endpoint_of(path)] += pages
+    rows = ["| endpoint | requests (200) | last request at | share of the sync's wall time |", "| --- | ---: | ---: | ---: |"]
+    for endpoint, at in sorted(last.items(), key=lambda kv: -kv[1]):
+        rows.append(f"| {endpoint} | {requests_by[endpoint]:,} | {at:.1f} s | {at / result['wall_s']:.0%} |")
+    return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", type=int, default=20_000)
     parser.add_argument("--activities", type=int, default=200_000)
-    parser.add_argument("--metric-days", type=int, default=730, help="days of customer_count history (2 years)")
-    parser.add_argument("--latency", type=float, default=0.25, help="seconds per request (default 0.25)")
-    parser.add_argument("--scale", type=int, default=10, help="account growth factor for the peak-RSS run")
-    parser.add_argument("--quick", action="store_true", help="skip the grown-account run")
-    parser.add_argument("--no-cpu", action="store_true", help="skip the zero-latency and plain-loop runs")
-    parser.add_argument("--profile", action="store_true", help="profile the zero-latency run and print hotspots")
+    parser.add_argument("--metric-days", type=int, default=730, help="days of history (2 years)")
+    parser.add_argument("--latency", type=float, default=0.25, help="seconds per request in the sync run (default 0.25)")
+    parser.add_argument("--scale", type=int, default=10, help="account growth factor for the memory run")
+    parser.add_argument("--streams", action="store_true", help="run the per-stream CPU table")
+    parser.add_argument("--sync", action="store_true", help="run the whole sync at --latency with the limits on")
+    parser.add_argument("--memory", action="store_true", help="run the zero-latency whole sync, account x1 and x--scale")
+    parser.add_argument("--only", help="comma-separated streams for --streams (default: every discovered stream)")
+    parser.add_argument("--profile", action="store_true", help="with --streams: print each stream's CPU hotspots")
     parser.add_argument("--manifest", help="a manifest.yaml to benchmark instead of the packaged one")
     parser.add_argument("--label", default="connector")
     parser.add_argument("--json", help="also write the raw results to this file")
-    parser.add_argument("--scenario", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--run", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
-    if args.scenario:
-        kind, spec = args.scenario[0], json.loads(args.scenario[1])
-        result = run_plain_loop(spec) if kind == "plain" else run_connector(spec)
-        print(json.dumps(result))
+    if args.run:
+        print(json.dumps(run_connector(json.loads(args.run))))
         return
-
+    everything = not (args.streams or args.sync or args.memory)
     account = {"customers": args.customers, "activities": args.activities, "metric_days": args.metric_days}
-    grown = {**account, "customers": args.customers * args.scale, "activities": args.activities * args.scale}
+    streams = discovered_streams(args.manifest, account)
     limits = {"latency": args.latency, "rate_limit": CHARTMOGUL_RPS, "max_connections": CHARTMOGUL_CONNECTIONS}
-    results, rows = {}, []
+    results = {}
+    print(f"account: {account['customers']:,} customers, {account['activities']:,} activities, {account['metric_days']} "
+          f"days of history; streams: {', '.join(streams)}", flush=True)
+    streams_list = list(streams)
 
-    print(f"account: {account['customers']:,} customers, {account['activities']:,} activities, "
-          f"{account['metric_days']} days of customer_count; fake: {args.latency * 1000:.0f} ms per request, "
-          f"{CHARTMOGUL_RPS} req/s (429 beyond), {CHARTMOGUL_CONNECTIONS} connections (503 beyond)", flush=True)
-    plan = [("sync", account, args.latency, {"account": account, "limits": limits, "manifest": args.manifest})]
-    if not args.quick:
-        plan.append((f"sync, account x{args.scale}", grown, args.latency,
-                     {"account": grown, "limits": limits, "manifest": args.manifest}))
-    if not args.no_cpu:
-        plan.append(("cpu: latency 0, no limits, no api_budget", account, 0.0,
-                     {"account": account, "limits": {}, "manifest": args.manifest, "drop_budget": True}))
-    for label, acc, latency, spec in plan:
-        result = _in_fresh_process("connector", spec)
-        results[label] = result
-        rows.append(_row(f"{args.label}: {label}", acc, latency, result))
-        print(f"  done: {label} ({result['wall_s']:.1f} s)", flush=True)
-    if not args.no_cpu:
-        results["plain loop"] = result = _in_fresh_process("plain", {"account": account})
-        rows.append(_row("plain requests + json loop", account, 0.0, result))
-    if args.profile:  # a tenth of the account: the per-thread CPU clock makes every profiled call costly
-        small = {**account, "customers": account["customers"] // 10, "activities": account["activities"] // 10}
-        spec = {"account": small, "limits": {}, "manifest": args.manifest, "drop_budget": True, "profile": True}
-        results["profile"] = _in_fresh_process("connector", spec)
+    if everything or args.streams:
+        chosen = args.only.split(",") if args.only else streams_list
+        per_stream = {}
+        # a tenth of the account for the profile: the per-thread CPU clock makes every profiled call costly
+        small = {**account, "customers": max(account["customers"] // 10, 1), "activities": max(account["activities"] // 10, 1)}
+        for stream in chosen:
+            spec = {"account": account, "limits": {}, "manifest": args.manifest, "drop_budget": True,
+                    "streams": [stream], "plain": True}
+            per_stream[stream] = _in_fresh_process(spec)
+            if args.profile:
+                per_stream[stream]["hotspots"] = _in_fresh_process({**spec, "account": small, "plain": False,
+                                                                     "profile": True})["hotspots"]
+            print(f"  done: {stream}", flush=True)
+        results["streams"] = per_stream
+        print(f"\n{args.label}: each stream alone, latency 0, no limits, no api_budget (plain loop: the same requests "
+              "with requests + json, one thread)\n")
+        print("\n".join(stream_rows(per_stream)))
+        if args.profile:
+            for stream, result in per_stream.items():
+                print(f"\ncProfile of {stream} on a tenth of the account (all threads, each on its own CPU clock), "
+                      "top self time:\n")
+                print("| function | calls | self s | cumulative s | share |\n| --- | ---: | ---: | ---: | ---: |")
+                for spot in result["hotspots"]:
+                    print(f"| `{spot['function']}` | {spot['calls']:,} | {spot['self_s']} | {spot['cumulative_s']} | {spot['self_share']:.0%} |")
 
-    print()
-    print("| run | latency | wall | CPU | records | records/s | records per CPU s | requests | 429s | 503s | max req in 1 s (sent / arrived) | max in flight | peak RSS | vs API floor |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    for row in rows:
-        print(row)
-    if args.profile:
-        profiled = results["profile"]
-        print(f"\ncProfile of the zero-latency run on a tenth of the account ({sum(profiled['records'].values()):,} records; "
-              "all threads, each timed by its own CPU clock, which slows it down), top self time:\n")
-        print("| function | calls | self s | cumulative s | share of self time |")
-        print("| --- | --- | --- | --- | --- |")
-        for spot in results["profile"]["hotspots"]:
-            print(f"| `{spot['function']}` | {spot['calls']:,} | {spot['self_s']} | {spot['cumulative_s']} | {spot['self_share']:.0%} |")
+    header = ("| run | latency | wall | CPU | records | records/s | records per CPU s | requests | 429s | 503s | "
+              "max req in 1 s (sent / arrived) | max in flight | peak RSS | vs floor |\n"
+              "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | --- | --- | --- | --- | --- | --- |")
+    if everything or args.sync:
+        result = results["sync"] = _in_fresh_process({"account": account, "limits": limits, "manifest": args.manifest,
+                                                      "streams": streams_list})
+        floor = floor_of(result, streams, args.latency)
+        print(f"\n{args.label}: every stream at once, {args.latency * 1000:.0f} ms per request, {CHARTMOGUL_RPS} req/s "
+              f"(429 beyond) and {CHARTMOGUL_CONNECTIONS} connections (503 beyond) enforced by the fake\n")
+        print(header)
+        print(sync_rows(f"{args.label}: sync", args.latency, result, floor))
+        print(f"\nfloor: max({floor['fewest_requests']:,} requests / {CHARTMOGUL_RPS} per s = {floor['by_requests_s']:.1f} s, "
+              f"longest chain that cannot be split: {floor['longest_chain']} {floor['longest_chain_pages']} pages x "
+              f"{args.latency * 1000:.0f} ms = {floor['by_chain_s']:.1f} s) = {floor['floor_s']:.1f} s\n")
+        print("\n".join(timeline_rows(result)))
+
+    if everything or args.memory:
+        grown = {**account, "customers": args.customers * args.scale, "activities": args.activities * args.scale}
+        rows = []
+        for label, acc in (("account x1", account), (f"account x{args.scale}", grown)):
+            result = results[f"memory {label}"] = _in_fresh_process(
+                {"account": acc, "limits": {}, "manifest": args.manifest, "drop_budget": True, "streams": streams_list})
+            rows.append(sync_rows(f"{args.label}: all streams, {label}, no limits, no api_budget", 0.0, result, None))
+            print(f"  done: memory, {label}", flush=True)
+        print(f"\n{args.label}: every stream at once, latency 0, no limits (memory does not depend on latency)\n")
+        print(header)
+        print("\n".join(rows))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
 

@@ -24,7 +24,7 @@ from source_chartmogul.source import SourceChartmogul  # noqa: E402
 
 def _inline_schemas(node: Any) -> None:
     """Replace the JSON-file schema of every stream in `node`, at any depth: the streams, and the streams nested in
-    them (customer_subscriptions' parent, the stream groups' members)."""
+    them (the parent streams of customer_subscriptions, invoices and subscription_events)."""
     if isinstance(node, list):
         for item in node:
             _inline_schemas(item)
@@ -39,10 +39,10 @@ def _inline_schemas(node: Any) -> None:
 
 
 def builder_manifest() -> Dict[str, Any]:
-    """The resolved manifest with every JSON-file schema inlined."""
+    """The resolved manifest with every JSON-file schema inlined (streams, and parent streams of partition routers)."""
     placeholder = {"api_key": "x" * 16, "start_date": "2017-01-25T00:00:00Z", "interval": "month"}
     manifest = SourceChartmogul(config=placeholder).resolved_manifest  # no request: resolution only
-    _inline_schemas({key: manifest[key] for key in ("streams", "stream_groups") if key in manifest})
+    _inline_schemas(manifest["streams"])
     return manifest
 
 

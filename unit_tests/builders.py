@@ -180,3 +180,19 @@ def assert_reads_three_pages_once(http_mocker: Any, stream: str, record: Mapping
     assert not output.errors
     assert [m.record.data[key] for m in output.records] == [r[key] for p in pages for r in p]
     assert sent_requests(http_mocker) == expected
+
+
+# invoices and subscription_events read one chain per data source: first GET /v1/data_sources, then each chain with
+# ?data_source_uuid=. Their single-chain tests run with this one data source (test_per_data_source.py: several).
+DATA_SOURCE = "ds_a4f0b6c2-71d9-4c35-8e2a-6b9d0c3e5f27"
+# GET /v1/data_sources asks for each source's import health and settings (test_data_sources.py).
+DATA_SOURCES_PARAMS = {"with_processing_status": "true", "with_auto_churn_subscription_setting": "true",
+                       "with_invoice_handling_setting": "true"}
+DATA_SOURCES_REQUEST = ("data_sources", DATA_SOURCES_PARAMS)
+
+
+def mock_data_sources(http_mocker: Any, *uuids: str) -> None:
+    """GET /v1/data_sources answering with these data sources (the template's first one, renamed)."""
+    source = entries("data_sources", "data_sources")[0]
+    body = {"data_sources": [{**source, "uuid": uuid, "name": f"Source {n}"} for n, uuid in enumerate(uuids, 1)]}
+    http_mocker.get(api_request("data_sources", DATA_SOURCES_PARAMS), HttpResponse(json.dumps(body)))

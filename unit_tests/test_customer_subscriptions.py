@@ -119,6 +119,7 @@ def test_given_customers_and_their_subscriptions_selected_when_read_concurrently
     is tested in test_rate_limits.py.)"""
     dataset = Dataset.generate(customers=230, activities=0, metric_days=1)  # 2 pages of customers
     customers = dataset.routes["customers"].records
+    dataset.routes.patterns = []  # serve only the subscription routes set here, not the generated account's
     for i, customer in enumerate(customers):
         dataset.routes[subscriptions_of(customer)] = Route("list", [numbered(SUBSCRIPTION, 100 * i + k) for k in range(i % 3)])
     del dataset.routes[subscriptions_of(customers[7])]  # deleted after the customers page listed it: 404

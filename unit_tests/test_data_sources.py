@@ -8,9 +8,7 @@ import json
 from airbyte_cdk.models import FailureType
 from airbyte_cdk.test.mock_http import HttpResponse
 
-from unit_tests.builders import api_request, assert_records_match_schema, read, sent_requests, template
-
-WITH_SETTINGS = {"with_processing_status": "true", "with_auto_churn_subscription_setting": "true", "with_invoice_handling_setting": "true"}
+from unit_tests.builders import DATA_SOURCES_PARAMS as WITH_SETTINGS, api_request, assert_records_match_schema, read, sent_requests, template
 
 
 def test_given_data_sources_when_read_then_sends_one_request_asking_for_import_health_without_paging_params(http_mocker):

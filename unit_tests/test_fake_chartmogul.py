@@ -1,5 +1,6 @@
-"""The offline fake's large-account mode, which the benchmark relies on: lazy records and binary-searched dates; and
-its per-customer and one-object routes."""
+"""The offline fake: the synthetic account the benchmark reads (every stream, lazy records, binary-searched dates,
+data source filters, per-customer routes), and the routes Dataset.from_records derives for substreams and one-object
+endpoints."""
 
 import json
 from urllib.error import HTTPError
@@ -18,11 +19,11 @@ def _get(fake: FakeChartMogul, path: str, **params: str) -> dict:
         return json.loads(response.read())
 
 
-def _all_pages(fake: FakeChartMogul, path: str, **params: str) -> list:
+def _all_pages(fake: FakeChartMogul, path: str, key: str = "entries", **params: str) -> list:
     records, cursor = [], None
     while True:
         body = _get(fake, path, per_page="200", **params, **({"cursor": cursor} if cursor else {}))
-        records += body["entries"]
+        records += body[key]
         if not body["has_more"]:
             return records
         cursor = body["cursor"]
@@ -77,3 +78,47 @@ def test_given_rows_of_a_substream_when_served_then_each_parent_has_its_own_rout
     orphan = [{"stream": "customer_subscriptions", "data": {"uuid": "sub_9", "customer_uuid": "cus_gone"}}]
     with pytest.raises(KeyError, match="customer_uuid is no customers row's uuid"):
         Dataset.from_records(rows + orphan, endpoints)
+
+
+def test_given_a_data_source_filter_when_paged_then_lists_that_source_s_records_and_merged_customers_under_each_source():
+    account = Dataset.generate(customers=150, activities=2_400, metric_days=30, lazy=True)
+    sources = [source["uuid"] for source in account.routes["data_sources"].records]
+    merged = [c for c in account.routes["customers"].records if len(c["data_source_uuids"]) == 2]
+
+    with FakeChartMogul(account, API_KEY) as fake:
+        events = {s: _all_pages(fake, "subscription_events", data_source_uuid=s, key="subscription_events") for s in sources}
+        customers = {s: _all_pages(fake, "customers", data_source_uuid=s) for s in sources}
+
+    assert len(sources) == 3 and merged
+    assert sorted(e["id"] for page in events.values() for e in page) == [e["id"] for e in account.routes["subscription_events"].records]
+    assert all({e["data_source_uuid"] for e in page} == {s} for s, page in events.items())
+    for customer in merged:  # ChartMogul lists a merged customer under every data source it came from
+        assert [s for s in sources if customer["uuid"] in {c["uuid"] for c in customers[s]}] == sorted(
+            customer["data_source_uuids"], key=sources.index)
+
+
+def test_given_the_synthetic_account_then_it_holds_records_for_every_stream_the_connector_discovers():
+    from unit_tests.builders import discovered_schemas
+
+    account = Dataset.generate(customers=40, activities=400, metric_days=10, lazy=True)
+
+    assert set(discovered_schemas()) <= set(account.streams)  # what the benchmark needs to read every stream
+    assert account.streams["invoices"] == 80 and account.streams["subscription_events"] == 100
+    assert account.streams["customer_count"] == len(account.routes["metrics/customer-count"].records) == 11
+
+
+def test_given_a_customer_s_subscriptions_path_when_requested_then_served_on_demand_and_unknown_customers_are_404():
+    account = Dataset.generate(customers=40, activities=400, metric_days=10, lazy=True)
+    customer = account.routes["customers"].records[17]["uuid"]
+    unknown = customer[:-12] + f"{39:012x}"  # right index, wrong uuid
+
+    with FakeChartMogul(account, API_KEY) as fake:
+        subscriptions = _all_pages(fake, f"customers/{customer}/subscriptions")
+        served = {c["uuid"]: len(_all_pages(fake, f"customers/{c['uuid']}/subscriptions"))
+                  for c in account.routes["customers"].records}
+        with pytest.raises(HTTPError) as missing:
+            _get(fake, f"customers/{unknown}/subscriptions")
+
+    assert len(subscriptions) == served[customer] <= 3 and all(s["uuid"] for s in subscriptions)
+    assert sum(served.values()) == account.streams["customer_subscriptions"]
+    assert missing.value.code == 404

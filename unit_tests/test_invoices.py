@@ -1,13 +1,23 @@
-"""invoices: GET /v1/invoices, cursor-paginated, records under `invoices` with nested line_items and transactions."""
+"""invoices: GET /v1/invoices?data_source_uuid, one cursor chain per data source, records under `invoices` with nested
+line_items and transactions."""
 
 import json
+
+import pytest
 
 from airbyte_cdk.models import FailureType
 from airbyte_cdk.test.mock_http import HttpResponse
 
-from unit_tests.builders import mock_cursor_pages, api_request, assert_records_match_schema, entries, numbered, page, read, sent_requests, template
+from unit_tests.builders import DATA_SOURCE, DATA_SOURCES_REQUEST, mock_data_sources, mock_cursor_pages, api_request, assert_records_match_schema, entries, numbered, page, read, sent_requests, template
 
-FIRST_PAGE = {"per_page": "200"}
+FIRST_PAGE = {"per_page": "200", "data_source_uuid": DATA_SOURCE}
+
+
+@pytest.fixture(autouse=True)
+def one_data_source(request):
+    """Every test that mocks ChartMogul serves one data source, so the stream reads one chain."""
+    if "http_mocker" in request.fixturenames:
+        mock_data_sources(request.getfixturevalue("http_mocker"), DATA_SOURCE)
 
 
 def test_given_one_page_when_read_then_emits_invoices_with_header_values(http_mocker):
@@ -27,7 +37,7 @@ def test_given_one_page_when_read_then_emits_invoices_with_header_values(http_mo
     assert (disabled["disabled"], disabled["disabled_at"], disabled["user_created"]) == (True, "2024-02-06T14:00:00.000Z", True)
     assert disabled["errors"] == {"line_items": ["service period ends before it starts"]}
     assert disabled["edit_history_summary"]["values_changed"]["currency"] == {"original_value": "EUR", "edited_value": "USD"}
-    assert sent_requests(http_mocker) == [("invoices", FIRST_PAGE)]
+    assert sent_requests(http_mocker) == [DATA_SOURCES_REQUEST, ("invoices", FIRST_PAGE)]
 
 
 def test_given_invoice_with_line_items_and_transactions_when_read_then_keeps_them_nested_as_sent(http_mocker):
@@ -59,13 +69,13 @@ def test_given_invoices_when_read_then_every_record_and_nested_item_matches_the_
 def test_given_three_pages_when_read_then_sends_each_cursor_once_and_stops_after_has_more_false(http_mocker):
     invoice = entries("invoices", "invoices")[0]
     pages = [[numbered(invoice, 1)], [numbered(invoice, 2)], [numbered(invoice, 3), numbered(invoice, 4)]]
-    expected = mock_cursor_pages(http_mocker, "invoices", pages, key="invoices")
+    expected = mock_cursor_pages(http_mocker, "invoices", pages, key="invoices", params={"data_source_uuid": DATA_SOURCE})
 
     output = read("invoices")
 
     assert not output.errors
     assert [m.record.data["uuid"] for m in output.records] == [r["uuid"] for p in pages for r in p]
-    assert sent_requests(http_mocker) == expected
+    assert sent_requests(http_mocker) == [DATA_SOURCES_REQUEST, *expected]
 
 
 def test_given_no_invoices_when_read_then_emits_no_record_and_no_error(http_mocker):

@@ -17,7 +17,9 @@ from freezegun import freeze_time
 from airbyte_cdk.test.mock_http import HttpRequest, HttpResponse
 from airbyte_cdk.test.mock_http.request import ANY_QUERY_PARAMS
 
-from unit_tests.builders import BASE_URL, assert_records_match_schema, discovered_schemas, read, sent_requests
+from unit_tests.builders import (
+    BASE_URL, DATA_SOURCE, assert_records_match_schema, discovered_schemas, mock_data_sources, read, sent_requests,
+)
 
 RECORDED = Path(__file__).parent / "resource" / "http" / "response" / "recorded"
 CUSTOMER = "cus_5e1d7a3c-9f20-4b68-a1c4-7d0e2b9f6a35"  # the parent of the recorded customer_subscriptions
@@ -40,6 +42,7 @@ STREAMS = {
     "account": ("account", None),  # one object: the response is the record
     "customer_subscriptions": (f"customers/{CUSTOMER}/subscriptions", "entries"),  # read per customer, see below
 }
+PER_DATA_SOURCE = {"invoices", "subscription_events"}  # read one chain per data source (test_per_data_source.py)
 # Fields the connector adds: customer_subscriptions names the customer whose subscriptions were read.
 ADDED = {"customer_subscriptions": {"customer_uuid": CUSTOMER}}
 # Fields the connector rewrites: "" becomes null and a numeric string becomes the number (absent ones read as null).
@@ -103,6 +106,9 @@ def test_given_a_real_payload_when_read_then_every_field_arrives_with_its_value_
         customer = {**recorded_records("customers")[0], "uuid": CUSTOMER}
         http_mocker.get(HttpRequest(f"{BASE_URL}/customers", query_params=ANY_QUERY_PARAMS),
                         HttpResponse(json.dumps({"entries": [customer], "has_more": False, "cursor": "c_end"})))
+    if stream in PER_DATA_SOURCE:  # one chain per data source: the data sources list comes first
+        parents = ["data_sources"]
+        mock_data_sources(http_mocker, DATA_SOURCE)
     http_mocker.get(HttpRequest(f"{BASE_URL}/{endpoint}", query_params=ANY_QUERY_PARAMS), HttpResponse(json.dumps(recorded(stream))))
 
     output = read(stream)
@@ -121,6 +127,7 @@ def test_given_a_real_payload_when_read_then_every_field_arrives_with_its_value_
 
 
 def test_given_real_subscription_events_when_read_then_blanks_are_null_numeric_strings_are_numbers_and_both_customer_ids_kept(http_mocker):
+    mock_data_sources(http_mocker, DATA_SOURCE)
     http_mocker.get(HttpRequest(f"{BASE_URL}/subscription_events", query_params=ANY_QUERY_PARAMS),
                     HttpResponse(json.dumps(recorded("subscription_events"))))
 

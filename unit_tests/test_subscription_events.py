@@ -1,4 +1,5 @@
-"""subscription_events: GET /v1/subscription_events, cursor-paginated, records under `subscription_events`, PK `id`.
+"""subscription_events: GET /v1/subscription_events?data_source_uuid, one cursor chain per data source, records
+under `subscription_events`, PK `id`.
 
 Full refresh only: the endpoint cannot filter by updated_at (see docs/chartmogul.md). ChartMogul sends some unset
 numbers as "" instead of null; the stream turns those into null (and numeric strings into numbers, see
@@ -7,13 +8,22 @@ test_recorded_payloads.py), so the fields keep their types.
 
 import json
 
+import pytest
+
 from airbyte_cdk.models import FailureType, SyncMode
 from airbyte_cdk.test.mock_http import HttpResponse
 
-from unit_tests.builders import (mock_cursor_pages, api_request, assert_records_match_schema, config, entries, numbered, page, read, run_cli,
+from unit_tests.builders import (DATA_SOURCE, DATA_SOURCES_REQUEST, mock_data_sources, mock_cursor_pages, api_request, assert_records_match_schema, config, entries, numbered, page, read, run_cli,
                                  sent_requests, template)
 
-FIRST_PAGE = {"per_page": "200"}
+FIRST_PAGE = {"per_page": "200", "data_source_uuid": DATA_SOURCE}
+
+
+@pytest.fixture(autouse=True)
+def one_data_source(request):
+    """Every test that mocks ChartMogul serves one data source, so the stream reads one chain."""
+    if "http_mocker" in request.fixturenames:
+        mock_data_sources(request.getfixturevalue("http_mocker"), DATA_SOURCE)
 
 
 def test_given_one_page_when_read_then_emits_events_with_their_values(http_mocker):
@@ -33,7 +43,7 @@ def test_given_one_page_when_read_then_emits_events_with_their_values(http_mocke
     assert scheduled_cancel["effective_date"] == "2024-03-01T00:00:00Z"
     assert retraction["retracted_event_id"] == 81200522
     assert retraction["errors"] == {"effective_date": ["is before the subscription start"]}
-    assert sent_requests(http_mocker) == [("subscription_events", FIRST_PAGE)]
+    assert sent_requests(http_mocker) == [DATA_SOURCES_REQUEST, ("subscription_events", FIRST_PAGE)]
 
 
 def test_given_empty_string_amounts_when_read_then_those_fields_are_null_and_the_rest_is_kept(http_mocker):
@@ -71,14 +81,14 @@ def test_given_events_with_blank_and_null_amounts_when_read_then_every_record_ma
 def test_given_three_pages_when_read_then_sends_each_cursor_once_and_stops_after_has_more_false(http_mocker):
     event = entries("subscription_events", "subscription_events")[1]  # the one with "" amounts
     pages = [[numbered(event, 1, "id"), numbered(event, 2, "id")], [numbered(event, 3, "id")], [numbered(event, 4, "id")]]
-    expected = mock_cursor_pages(http_mocker, "subscription_events", pages, key="subscription_events")
+    expected = mock_cursor_pages(http_mocker, "subscription_events", pages, key="subscription_events", params={"data_source_uuid": DATA_SOURCE})
 
     output = read("subscription_events")
 
     assert not output.errors
     assert [m.record.data["id"] for m in output.records] == [1, 2, 3, 4]
     assert all(m.record.data.get("amount_in_cents") is None for m in output.records)
-    assert sent_requests(http_mocker) == expected
+    assert sent_requests(http_mocker) == [DATA_SOURCES_REQUEST, *expected]
 
 
 def test_given_no_events_when_read_then_emits_no_record_and_no_error(http_mocker):

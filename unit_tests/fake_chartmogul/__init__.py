@@ -7,13 +7,15 @@
 - Per-customer lists (`customers/<uuid>/subscriptions`) are routes of their own: an existing customer without
   subscriptions answers an empty list, an unknown one 404; `account` answers one object, not a list.
 - `start-date`/`end-date` filters on activities (inclusive, on the activity `date`) and on metrics
-  (inclusive, `YYYY-MM-DD`, both required, plus `interval`).
+  (inclusive, `YYYY-MM-DD`, both required, plus `interval`); the `data_source_uuid` filter on any list (a customer
+  merged from several data sources is listed under each).
 - Optional latency per request and ChartMogul's limits: requests per second (429 beyond) and parallel
   connections (503 beyond); scripted failures per endpoint, and bursts of failures in the middle of a sync.
 - Socket-level faults per endpoint (`faults=`): stall, trickle, reset halfway through the body, a truncated 200,
   a proxy's HTML page with status 200 (`server.FAULTS`).
-- `Dataset.generate(..., lazy=True)` builds each record when it is served, so the benchmark's 10x account
-  (2.2 million records) fits in constant memory; date filters on an `ordered` route are a binary search.
+- `Dataset.generate()` is a synthetic account with every stream (and the per-customer subscriptions, routed by
+  parsing the path); with lazy=True it builds each record when it is served, so the benchmark's 10x account fits in
+  constant memory; date filters on an `ordered` route are a binary search, data source filters a view.
 
 `FakeChartMogul` is a real threaded HTTP server on 127.0.0.1; `redirect_chartmogul()` points the connector's
 requests to `https://api.chartmogul.com` at it inside the current process.

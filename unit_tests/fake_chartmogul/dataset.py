@@ -1,5 +1,6 @@
 """What the fake serves: one `Route` per endpoint, with the records it lists and how it lists them."""
 
+import re
 import uuid as uuidlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -43,10 +44,21 @@ class SyntheticRecords(Sequence[dict]):
     """A read-only list of `length` records where record i is `make(i)`, built only when it is read.
 
     Lets the fake serve accounts with millions of records in constant memory (the benchmark's 10x account).
+    data_sources: record i belongs to data_sources[i % len(data_sources)]; `of_data_source` then answers a
+    `data_source_uuid` filter without building every record.
     """
 
-    def __init__(self, length: int, make: Callable[[int], dict]) -> None:
-        self._length, self._make = length, make
+    def __init__(self, length: int, make: Callable[[int], dict], data_sources: Sequence[str] = ()) -> None:
+        self._length, self._make, self._data_sources = length, make, tuple(data_sources)
+
+    def of_data_source(self, data_source: str) -> Optional["SyntheticRecords"]:
+        """The records of one data source, in order (None when this list is not partitioned by data source)."""
+        if not self._data_sources:
+            return None
+        if data_source not in self._data_sources:
+            return SyntheticRecords(0, self._make)
+        k, n = self._data_sources.index(data_source), len(self._data_sources)
+        return SyntheticRecords(len(range(k, self._length, n)), lambda j: self._make(j * n + k))
 
     def __len__(self) -> int:
         return self._length
@@ -67,11 +79,35 @@ class SyntheticRecords(Sequence[dict]):
         return self._make(index)
 
 
+class Routes(Dict[str, Route]):
+    """Endpoint path → Route, plus routes found by parsing the path (`pattern` → factory of the match), so a route
+    per customer (customers/<uuid>/subscriptions) costs nothing until it is requested."""
+
+    def __init__(self, routes: Mapping[str, Route], patterns: Mapping[str, Callable[["re.Match[str]"], Optional[Route]]]) -> None:
+        super().__init__(routes)
+        self.patterns = [(re.compile(pattern), make) for pattern, make in patterns.items()]
+
+    def get(self, path: str, default: Optional[Route] = None) -> Optional[Route]:  # type: ignore[override]
+        if path in self:
+            return self[path]
+        for pattern, make in self.patterns:
+            match = pattern.fullmatch(path)
+            if match:
+                route = make(match)
+                if route is not None:
+                    return route
+        return default
+
+
 @dataclass
 class Dataset:
-    """Endpoint path below /v1 (e.g. "customers", "metrics/customer-count") → Route."""
+    """Endpoint path below /v1 (e.g. "customers", "metrics/customer-count") → Route.
+
+    streams: for a generated account, stream name → how many records a full read of that stream returns.
+    """
 
     routes: Dict[str, Route] = field(default_factory=dict)
+    streams: Dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def from_records(cls, records: Iterable[Mapping[str, Any]], endpoints: Mapping[str, "Endpoint"],
@@ -108,38 +144,89 @@ class Dataset:
     @classmethod
     def generate(cls, customers: int = 200, activities: int = 2_000, metric_days: int = 730,
                  end: date = date(2026, 11, 1), seed: int = 7, lazy: bool = False) -> "Dataset":
-        """A synthetic account: customers, activities spread over `metric_days` before `end`, daily metrics.
+        """A synthetic account with every stream, in the shapes ChartMogul sends, sized from two numbers.
 
-        Record i is built from a seed derived from i (`SyntheticRecords`); activities are evenly spread in ascending
-        `date` order. lazy=True builds them when served, so memory stays flat however large the account; otherwise
-        they are built once, up front.
+        customers and activities as given, activities evenly spread in ascending `date` order over the `metric_days`
+        before `end`; 2 invoices per customer (1-3 line items and a transaction each); subscription events a quarter
+        of the activities; contacts for half the customers; opportunities, tasks and notes for a quarter each; 0-3
+        subscriptions per customer (one route per customer, built when requested); one metrics entry per day
+        (customer-count, all, mrr); 3 data sources that customers, invoices, subscription events and contacts are
+        spread over (record i in data source i % 3; every 50th customer is in two); 30 plans in 6
+        plan groups; the account object.
+
+        Record i is built from a seed derived from i (`SyntheticRecords`). lazy=True builds records when they are
+        served, so memory stays flat however large the account; otherwise they are built once, up front.
+        `streams` says how many records a full read of each stream returns.
         """
         start = datetime.combine(end - timedelta(days=metric_days), datetime.min.time(), tzinfo=timezone.utc)
         base, span = int(start.timestamp()), metric_days * 86_400
+        sizes = {"customers": customers, "activities": activities, "invoices": 2 * customers,
+                 "subscription_events": activities // 4, "contacts": customers // 2, "opportunities": customers // 4,
+                 "tasks": customers // 4, "notes": customers // 4, "plans": _PLANS, "plan_groups": _PLAN_GROUPS,
+                 "data_sources": len(_DATA_SOURCES)}
 
-        def customer(i: int) -> dict:
-            return _synthetic_customer(i, seed, base + span * i // max(customers, 1))
+        def at(i: int, n: int) -> int:  # the i-th of n moments spread evenly over the account's history
+            return base + span * i // max(n, 1)
 
-        def activity(i: int) -> dict:
-            return _synthetic_activity(i, seed, customers, base + span * i // max(activities, 1))
+        makers: Dict[str, Callable[[int], dict]] = {
+            "customers": lambda i: _synthetic_customer(i, seed, at(i, customers)),
+            "activities": lambda i: _synthetic_activity(i, seed, customers, at(i, activities)),
+            "invoices": lambda i: _synthetic_invoice(i, seed, customers, at(i, 2 * customers)),
+            "subscription_events": lambda i: _synthetic_subscription_event(i, seed, customers, at(i, activities // 4)),
+            "contacts": lambda i: _synthetic_contact(i, seed, customers, at(i, customers // 2)),
+            "opportunities": lambda i: _synthetic_opportunity(i, seed, customers, at(i, customers // 4)),
+            "tasks": lambda i: _synthetic_task(i, seed, customers, at(i, customers // 4)),
+            "notes": lambda i: _synthetic_note(i, seed, customers, at(i, customers // 4)),
+            "plans": lambda i: _synthetic_plan(i, seed),
+            "plan_groups": lambda i: _synthetic_plan_group(i, seed),
+            "data_sources": lambda i: _synthetic_data_source(i, base),
+        }
+        # partitioned views for the data_source_uuid filter; customers are scanned (merged ones are in two sources)
+        by_source = {"invoices", "subscription_events", "contacts"}
 
-        customer_rows, activity_rows = SyntheticRecords(customers, customer), SyntheticRecords(activities, activity)
-        return cls({
-            "customers": Route("list", customer_rows if lazy else list(customer_rows)),
-            "activities": Route("dated", activity_rows if lazy else list(activity_rows), ordered=True),
-            "metrics/customer-count": Route("metrics", _customer_count(end, metric_days)),
-        })
+        def rows(stream: str) -> Sequence[dict]:
+            records = SyntheticRecords(sizes[stream], makers[stream], _DATA_SOURCES if stream in by_source else ())
+            return records if lazy else list(records)
 
+        def subscriptions(match: "re.Match[str]") -> Optional[Route]:
+            index = _customer_index(match[1], seed, customers)
+            if index is None:
+                return None  # not a customer of this account: 404, as ChartMogul answers
+            return Route("list", SyntheticRecords(_subscription_count(index, seed),
+                                                  lambda j: _synthetic_subscription(index, j, seed, at(index, customers))))
 
-def _customer_count(end: date, metric_days: int) -> List[dict]:
-    days = [end - timedelta(days=d) for d in range(metric_days, -1, -1)]
-    return [{"date": d.isoformat(), "customers": 100 + i, "percentage-change": round(100 / (100 + i), 2)}
-            for i, d in enumerate(days)]
+        days = [end - timedelta(days=d) for d in range(metric_days, -1, -1)]
+        routes = {
+            "customers": Route("list", rows("customers")),
+            "activities": Route("dated", rows("activities"), ordered=True),
+            "invoices": Route("list", rows("invoices"), "invoices"),
+            "subscription_events": Route("list", rows("subscription_events"), "subscription_events"),
+            "contacts": Route("list", rows("contacts")),
+            "opportunities": Route("list", rows("opportunities")),
+            "tasks": Route("list", rows("tasks")),
+            "notes": Route("list", rows("notes")),
+            "plans": Route("list", rows("plans"), "plans"),
+            "plan_groups": Route("list", rows("plan_groups"), "plan_groups"),
+            "data_sources": Route("plain", rows("data_sources"), "data_sources"),
+            "account": Route("object", [_ACCOUNT]),
+            "metrics/customer-count": Route("metrics", [_customer_count(i, d) for i, d in enumerate(days)]),
+            "metrics/all": Route("metrics", [_all_metrics(i, d) for i, d in enumerate(days)]),
+            "metrics/mrr": Route("metrics", [_mrr(i, d) for i, d in enumerate(days)]),
+        }
+        streams = {**sizes, "account": 1, "customer_count": len(days), "metrics": len(days), "mrr": len(days),
+                   "customer_subscriptions": sum(_subscription_count(i, seed) for i in range(customers))}
+        return cls(Routes(routes, {r"customers/(cus_[0-9a-f-]{36})/subscriptions": subscriptions}), streams)
 
 
 # --- synthetic records: each one a pure function of its index, cheap enough to build on every request ------------
+# Shapes follow ChartMogul's recorded responses (docs/chartmogul.md, the schemas): kebab-case keys where ChartMogul
+# uses them, +00:00 offsets on customers/activities/subscriptions, millisecond Z timestamps elsewhere.
 _KINDS = ("new_biz", "expansion", "contraction", "churn", "reactivation")
 _DS = "ds_00000000-0000-4000-8000-000000000001"
+_DATA_SOURCES = (_DS, "ds_00000000-0000-4000-8000-000000000002", "ds_00000000-0000-4000-8000-000000000003")
+_SYSTEMS = ("Stripe", "Recurly", "Import API")
+_PLANS, _PLAN_GROUPS = 30, 6
+_ACCOUNT = {"name": "Example Rockets Ltd", "currency": "USD", "time_zone": "Europe/Berlin", "week_start_on": "monday"}
 
 
 def _mix(value: int) -> int:
@@ -154,25 +241,46 @@ def _uuid(*parts: int) -> str:
     return str(uuidlib.UUID(int=(_mix(hash(parts)) << 64) | _mix(hash(parts) + 1), version=4))
 
 
+def _customer_uuid(i: int, seed: int) -> str:
+    """`cus_` + a UUID whose last 12 hex digits are i, so a per-customer path leads back to the customer's index."""
+    return f"cus_{_uuid(seed, 1, i)[:24]}{i:012x}"
+
+
+def _customer_index(customer_uuid: str, seed: int, customers: int) -> Optional[int]:
+    index = int(customer_uuid[-12:], 16)
+    return index if index < customers and _customer_uuid(index, seed) == customer_uuid else None
+
+
 def _iso(epoch: int) -> str:
     return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
+def _iso_ms(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def _owner(i: int, seed: int, salt: int, customers: int) -> int:
+    return _mix(seed * salt + i) % max(customers, 1)
+
+
 def _synthetic_customer(i: int, seed: int, since: int) -> dict:
     mrr = _mix(seed * 1_000_003 + i) % 50_000
+    source = _DATA_SOURCES[i % 3]
+    # every 50th customer was merged from two data sources: ChartMogul lists it under both
+    sources = [source, _DATA_SOURCES[(i + 1) % 3]] if i % 50 == 49 else [source]
     return {
-        "id": 1_000_000 + i, "uuid": f"cus_{_uuid(seed, 1, i)}",
-        "external_id": f"acct_{i}", "external_ids": [f"acct_{i}"],
-        "data_source_uuid": _DS, "data_source_uuids": [_DS],
+        "id": 1_000_000 + i, "uuid": _customer_uuid(i, seed),
+        "external_id": f"acct_{i}", "external_ids": [f"acct_{i}"] + ([f"acct_{i}_merged"] if len(sources) > 1 else []),
+        "data_source_uuid": source, "data_source_uuids": sources,
         "name": f"Customer {i}", "email": f"billing{i}@example.com", "company": f"Company {i}",
         "status": "Active" if mrr else "Cancelled", "customer-since": _iso(since),
-        "lead_created_at": None, "free_trial_started_at": None,
+        "lead_created_at": None, "free_trial_started_at": _iso_ms(since - 14 * 86_400) if i % 3 == 0 else None,
         "country": "US", "state": "CA", "city": "San Francisco", "zip": "94103",
         "address": {"address_zip": "94103", "city": "San Francisco", "state": "California", "country": "United States"},
         "attributes": {"tags": ["generated"], "stripe": {}, "clearbit": {}, "custom": {"Seats": i % 50}},
         "mrr": mrr, "arr": mrr * 12, "billing-system-url": None,
         "chartmogul-url": f"https://app.chartmogul.com/#/customers/{1_000_000 + i}",
-        "billing-system-type": "Import API", "currency": "USD", "currency-sign": "$",
+        "billing-system-type": _SYSTEMS[i % 3], "currency": "USD", "currency-sign": "$",
         "owner": None, "website_url": None,
     }
 
@@ -189,7 +297,153 @@ def _synthetic_activity(i: int, seed: int, customers: int, when: int) -> dict:
         "activity-mrr-movement": movement, "activity-arr": after * 12, "currency": "USD",
         "subscription-external-id": f"sub_{i}", "subscription-set-external-id": None,
         "plan-external-id": "gold_monthly", "customer-name": None if owner is None else f"Customer {owner}",
-        "customer-uuid": None if owner is None else f"cus_{_uuid(seed, 1, owner)}",
+        "customer-uuid": None if owner is None else _customer_uuid(owner, seed),
         "customer-external-id": None if owner is None else f"acct_{owner}",
-        "billing-connector-uuid": _DS,
+        "billing-connector-uuid": _DATA_SOURCES[owner % 3] if owner is not None else _DS,
     }
+
+
+def _synthetic_invoice(i: int, seed: int, customers: int, when: int) -> dict:
+    owner = (3 * (i // 6) + i % 3) % max(customers, 1)  # 2 invoices per customer, in the customer's data source
+    h = _mix(seed * 3_000_017 + i)
+    items = []
+    for k in range(1 + h % 3):
+        amount = 1_000 + (h >> (8 + k)) % 99_000
+        plan = (h >> 16) % _PLANS
+        items.append({
+            "uuid": f"li_{_uuid(seed, 4, i, k)}", "external_id": f"ii_{i}_{k}", "type": "subscription",
+            "subscription_uuid": f"sub_{_uuid(seed, 5, owner, k)}", "subscription_external_id": f"sub_{owner}_{k}",
+            "subscription_set_external_id": None, "plan_uuid": f"pl_{_uuid(seed, 6, plan)}",
+            "plan_external_id": f"plan_{plan}", "prorated": k > 0, "service_period_start": _iso_ms(when),
+            "service_period_end": _iso_ms(when + 30 * 86_400), "amount_in_cents": amount, "quantity": 1 + k,
+            "discount_code": None, "discount_amount_in_cents": 0, "discount_description": None,
+            "tax_amount_in_cents": amount // 5, "transaction_fees_in_cents": amount // 40,
+            "transaction_fees_currency": "USD", "description": f"Plan {plan}", "account_code": None,
+            "event_order": None, "balance_transfer": False, "disabled": False, "disabled_at": None,
+            "disabled_by": None, "user_created": False,
+        })
+    return {
+        "uuid": f"inv_{_uuid(seed, 3, i)}", "external_id": f"INV-{i:07d}", "customer_uuid": _customer_uuid(owner, seed),
+        "customer_external_id": f"acct_{owner}", "data_source_uuid": _DATA_SOURCES[i % 3],
+        "date": _iso_ms(when), "due_date": _iso_ms(when + 14 * 86_400), "currency": "USD",
+        "collection_method": "automatic", "status": "paid", "errors": {}, "disabled": False, "disabled_at": None,
+        "disabled_by": None, "user_created": False, "edit_history_summary": {}, "line_items": items,
+        "transactions": [{
+            "uuid": f"tr_{_uuid(seed, 7, i)}", "external_id": f"ch_{i}", "type": "payment", "date": _iso_ms(when + 3_600),
+            "result": "successful" if h % 17 else "failed", "amount_in_cents": sum(it["amount_in_cents"] for it in items),
+            "transaction_fees_in_cents": 0, "transaction_fees_currency": "USD", "disabled": False,
+            "disabled_at": None, "disabled_by": None, "user_created": False,
+        }],
+    }
+
+
+def _synthetic_subscription_event(i: int, seed: int, customers: int, when: int) -> dict:
+    h = _mix(seed * 5_000_011 + i)
+    owner = (3 * ((h >> 4) % max(customers // 3, 1)) + i % 3) % max(customers, 1)  # a customer of the same source
+    kind = ("subscription_start", "subscription_updated", "subscription_cancelled")[h % 3]
+    cancelled = kind == "subscription_cancelled"
+    amount = 1_000 + (h >> 12) % 99_000
+    return {
+        "id": 80_000_000 + i, "data_source_uuid": _DATA_SOURCES[i % 3],
+        "customer_external_id": f"acct_{owner}", "data_source_customer_external_id": f"acct_{owner}",
+        "subscription_set_external_id": None, "subscription_external_id": f"sub_{owner}_{h % 3}",
+        "plan_external_id": f"plan_{(h >> 20) % _PLANS}", "event_date": _iso_ms(when),
+        "effective_date": _iso_ms(when), "event_type": kind, "external_id": f"evt_{i}", "errors": {},
+        "created_at": _iso_ms(when + 60), "updated_at": _iso_ms(when + 120),
+        # ChartMogul sends "" instead of null for the amounts of a cancellation
+        "quantity": "" if cancelled else 1 + h % 5, "currency": "" if cancelled else "USD",
+        "amount_in_cents": "" if cancelled else amount, "tax_amount_in_cents": "" if cancelled else amount // 5,
+        "event_order": None, "retracted_event_id": None,
+    }
+
+
+def _synthetic_contact(i: int, seed: int, customers: int, when: int) -> dict:
+    owner = (6 * (i // 3) + i % 3) % max(customers, 1)  # every other customer, in the contact's data source
+    return {
+        "uuid": f"con_{_uuid(seed, 8, i)}", "customer_uuid": _customer_uuid(owner, seed),
+        "customer_external_id": f"acct_{owner}", "data_source_uuid": _DATA_SOURCES[i % 3],
+        "external_id": f"contact_{i}", "position": 1 + i % 3, "first_name": f"First{i}", "last_name": f"Last{i}",
+        "title": "Head of Finance", "email": f"contact{i}@example.com", "phone": "+1 415 555 0100",
+        "linked_in": None, "twitter": None, "notes": "Prefers invoices by email.\nRenewal owner.",
+        "custom": {"Seats managed": i % 40, "Newsletter": bool(i % 2)}, "last_seen": _iso_ms(when),
+    }
+
+
+def _synthetic_opportunity(i: int, seed: int, customers: int, when: int) -> dict:
+    h = _mix(seed * 9_000_001 + i)
+    owner = _owner(i, seed, 9_000_011, customers)
+    return {
+        "uuid": _uuid(seed, 9, i), "customer_uuid": _customer_uuid(owner, seed), "owner": "sales@example.com",
+        "pipeline": "New business", "pipeline_stage": ("Discovery", "Proposal", "Negotiation", "Won")[h % 4],
+        "estimated_close_date": datetime.fromtimestamp(when + 45 * 86_400, timezone.utc).strftime("%Y-%m-%d"),
+        "currency": "USD", "amount_in_cents": 10_000 + (h >> 8) % 990_000, "type": "recurring",
+        "forecast_category": "pipeline", "win_likelihood": (h >> 4) % 101, "custom": {"Source": "inbound"},
+        "created_at": _iso_ms(when), "updated_at": _iso_ms(when + 86_400),
+    }
+
+
+def _synthetic_task(i: int, seed: int, customers: int, when: int) -> dict:
+    owner = _owner(i, seed, 9_100_003, customers)
+    return {
+        "task_uuid": _uuid(seed, 10, i), "customer_uuid": _customer_uuid(owner, seed),
+        "task_details": f"Follow up on renewal {i}", "assignee": "csm@example.com",
+        "due_date": _iso_ms(when + 7 * 86_400), "completed_at": _iso_ms(when + 86_400) if i % 2 else None,
+        "created_at": _iso_ms(when), "updated_at": _iso_ms(when + 3_600),
+    }
+
+
+def _synthetic_note(i: int, seed: int, customers: int, when: int) -> dict:
+    owner = _owner(i, seed, 9_200_017, customers)
+    call = i % 4 == 0
+    return {
+        "uuid": f"note_{_uuid(seed, 11, i)}", "customer_uuid": _customer_uuid(owner, seed),
+        "type": "call" if call else "note", "text": f"Spoke about seats.\nNext step {i}.",
+        "call_duration": 600 if call else 0, "author": "Ana Example (ana@example.com)",
+        "created_at": _iso_ms(when), "updated_at": _iso_ms(when + 600),
+    }
+
+
+def _subscription_count(customer: int, seed: int) -> int:
+    return _mix(seed * 9_300_007 + customer) % 4
+
+
+def _synthetic_subscription(customer: int, k: int, seed: int, since: int) -> dict:
+    mrr = 1_000 + _mix(seed * 9_400_009 + customer * 4 + k) % 49_000
+    return {
+        "id": 9_000_000_000 + customer * 4 + k, "uuid": _uuid(seed, 12, customer, k),
+        "external_id": f"sub_{customer}_{k}", "subscription_set_external_id": None, "plan": f"Plan {k}",
+        "quantity": 1 + k, "mrr": mrr, "arr": mrr * 12, "status": "active" if k < 2 else "inactive",
+        "billing-cycle": "month", "billing-cycle-count": 1, "start-date": _iso(since),
+        "end-date": _iso(since + 30 * 86_400), "currency": "USD", "currency-sign": "$",
+    }
+
+
+def _synthetic_plan(i: int, seed: int) -> dict:
+    return {"uuid": f"pl_{_uuid(seed, 6, i)}", "data_source_uuid": _DATA_SOURCES[i % 3], "name": f"Plan {i}",
+            "interval_count": 1, "interval_unit": ("month", "year")[i % 2], "external_id": f"plan_{i}"}
+
+
+def _synthetic_plan_group(i: int, seed: int) -> dict:
+    return {"uuid": f"plg_{_uuid(seed, 13, i)}", "name": f"Group {i}", "plans_count": _PLANS // _PLAN_GROUPS}
+
+
+def _synthetic_data_source(i: int, created: int) -> dict:
+    return {"uuid": _DATA_SOURCES[i], "name": f"{_SYSTEMS[i]} ({i + 1})", "system": _SYSTEMS[i],
+            "created_at": _iso_ms(created - 86_400), "status": "idle"}
+
+
+def _customer_count(i: int, day: date) -> dict:
+    return {"date": day.isoformat(), "customers": 100 + i, "percentage-change": round(100 / (100 + i), 2)}
+
+
+def _mrr(i: int, day: date) -> dict:
+    return {"date": day.isoformat(), "mrr": 1_000_000 + 500 * i, "mrr-new-business": 900, "mrr-expansion": 300,
+            "mrr-contraction": -200, "mrr-churn": -500, "mrr-reactivation": 0, "percentage-change": 0.05}
+
+
+def _all_metrics(i: int, day: date) -> dict:
+    mrr, customers = 1_000_000 + 500 * i, 100 + i
+    values = {"mrr": mrr, "arr": mrr * 12, "arpa": mrr // customers, "asp": 4_900, "ltv": round(mrr / customers / 0.021, 2),
+              "customers": customers, "customer-churn-rate": 2.1, "mrr-churn-rate": -0.4}
+    return {"date": day.isoformat(), **{k: v for name, value in values.items()
+                                         for k, v in ((name, value), (f"{name}-percentage-change", 0.05))}}

@@ -9,10 +9,10 @@ import socket
 import struct
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time as dtime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Deque, Dict, Iterator, List, Optional, Tuple
+from typing import Deque, Dict, Iterator, List, Optional, Sequence, Tuple
 from urllib.parse import parse_qs, urlsplit
 
 import requests
@@ -165,8 +165,10 @@ class _BadRequest(ValueError):
 def _serve(route: Route, query: Dict[str, str]) -> dict:
     if route.kind == "object":
         return dict(route.records[0])
+    if "data_source_uuid" in query:  # ChartMogul's filter on customers, plans, invoices, subscription events, contacts
+        route = replace(route, records=_of_data_source(route.records, query["data_source_uuid"]))
     if route.kind == "plain":
-        return {route.records_key: route.records}
+        return {route.records_key: list(route.records)}
     if route.kind == "metrics":
         start, end, interval = (query.get(k) for k in ("start-date", "end-date", "interval"))
         if not start or not end:
@@ -203,6 +205,14 @@ def _serve(route: Route, query: Dict[str, str]) -> dict:
         total = high_index - low_index
         body.update(per_page=per_page, page=1, current_page=1, total_pages=max(1, -(-total // per_page)))
     return body
+
+
+def _of_data_source(records: Sequence[dict], data_source: str) -> Sequence[dict]:
+    """The records listed under one data source: a customer merged from several is listed under each of them."""
+    view = getattr(records, "of_data_source", lambda _: None)(data_source)
+    if view is not None:
+        return view
+    return [r for r in records if data_source in (r.get("data_source_uuids") or [r.get("data_source_uuid")])]
 
 
 def _day(value: str, param: str) -> date:
