@@ -80,14 +80,17 @@ def render(template: str, parameters: Mapping[str, Any], **context: Any) -> str:
 
 def endpoint_of(stream: Mapping[str, Any]) -> Endpoint:
     """Where and how a manifest stream reads ChartMogul: path below /v1, kind of listing, records key, and for a
-    substream its parent (the path then keeps a `{partition_field}` placeholder, one route per parent record)."""
+    substream read per parent in the path its parent (the path then keeps a `{partition_field}` placeholder, one
+    route per parent record)."""
     retriever = stream["retriever"]
     requester = retriever["requester"]
     parameters = stream.get("$parameters", {})
     parents = (retriever.get("partition_router") or {}).get("parent_stream_configs") or []
     assert len(parents) <= 1, f"stream {stream['name']} has several parent streams"
     substream, placeholders = {}, {}
-    if parents:
+    # A parent whose value goes into the path makes one route per parent record; one whose value is a query
+    # parameter (data_source_uuid for invoices, subscription events) is a filter the fake applies to one route.
+    if parents and not parents[0].get("request_option"):
         (parent,) = parents
         field = parent["partition_field"]
         substream = {"parent": parent["stream"]["name"], "parent_key": parent["parent_key"], "partition_field": field}
