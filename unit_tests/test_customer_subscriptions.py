@@ -4,7 +4,6 @@ answer lacks it). A customer deleted between the customers page and its subscrip
 
 import collections
 import json
-import re
 from pathlib import Path
 
 import yaml
@@ -95,19 +94,6 @@ def test_given_the_customers_list_answers_404_when_read_then_the_stream_fails_as
     assert output.records == []
     (failure,) = [e.trace.error for e in output.errors if e.trace.error.stream_descriptor]
     assert failure.message.startswith("ChartMogul has no https://api.chartmogul.com/v1/customers for this account (404: Not Found).")
-
-
-def test_subscription_requests_share_the_general_budget_and_stay_out_of_the_slots_reserved_for_the_customers_list():
-    def policy_of(path: str) -> int:
-        for index, policy in enumerate(resolved_manifest()["api_budget"]["policies"]):
-            matchers = policy["matchers"]
-            if not matchers or any(re.search(m["url_path_pattern"], path) for m in matchers):
-                return index
-        raise AssertionError(f"no policy for {path}")
-
-    customers, general = policy_of("/v1/customers"), policy_of("/v1/activities")
-    assert customers != general
-    assert policy_of(f"/v1/{subscriptions_of(ACME)}") == general
 
 
 def test_given_customers_and_their_subscriptions_selected_when_read_concurrently_then_every_record_arrives_once_and_limits_hold():
