@@ -53,6 +53,7 @@ import multiprocessing
 import os
 import re
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -348,6 +349,8 @@ def run_connector(spec: dict) -> dict:
         finally:
             sys.__stdout__ = real_stdout
         peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        os.chdir(ROOT)
+        shutil.rmtree(work, ignore_errors=True)  # the run's config, catalog and manifest copy
         server = fake.stats()
         plain = _replay(fake.url, server.pop("replay")) if spec.get("plain") else None
     result = {"wall_s": wall, "cpu_s": cpu, "startup_cpu_s": first_request_cpu[0] - cpu_started, "records": dict(sink.records), "states": sink.states,
@@ -461,7 +464,7 @@ def main() -> None:
     parser.add_argument("--streams", action="store_true", help="run the per-stream CPU table")
     parser.add_argument("--sync", action="store_true", help="run the whole sync at --latency with the limits on")
     parser.add_argument("--memory", action="store_true", help="run the zero-latency whole sync, account x1 and x--scale")
-    parser.add_argument("--only", help="comma-separated streams for --streams (default: every discovered stream)")
+    parser.add_argument("--only", help="comma-separated streams to read (default: every discovered stream)")
     parser.add_argument("--profile", action="store_true", help="with --streams: print each stream's CPU hotspots")
     parser.add_argument("--manifest", help="a manifest.yaml to benchmark instead of the packaged one")
     parser.add_argument("--label", default="connector")
@@ -479,10 +482,13 @@ def main() -> None:
     results = {}
     print(f"account: {account['customers']:,} customers, {account['activities']:,} activities, {account['metric_days']} "
           f"days of history; streams: {', '.join(streams)}", flush=True)
-    streams_list = list(streams)
+    only = set(args.only.split(",")) if args.only else set(streams)
+    if only - set(streams):
+        raise SystemExit(f"--only names stream(s) the connector does not offer: {sorted(only - set(streams))}")
+    streams_list = [stream for stream in streams if stream in only]  # in the connector's order, which matters
 
     if everything or args.streams:
-        chosen = args.only.split(",") if args.only else streams_list
+        chosen = streams_list
         per_stream = {}
         # a tenth of the account for the profile: the per-thread CPU clock makes every profiled call costly
         small = {**account, "customers": max(account["customers"] // 10, 1), "activities": max(account["activities"] // 10, 1)}
