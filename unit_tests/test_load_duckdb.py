@@ -2,6 +2,7 @@
 extra is missing, and its config errors. integration_tests/test_pyairbyte_duckdb.py runs it for real."""
 
 import io
+import json
 import sys
 
 import pytest
@@ -17,6 +18,7 @@ from airbyte_cdk.models import (
 )
 
 from source_chartmogul import load_duckdb
+from unit_tests.builders import config as test_config
 
 
 def _record(stream: str) -> AirbyteMessage:
@@ -60,7 +62,7 @@ def test_progress_prints_the_records_so_far_per_stream_when_a_stream_completes_a
 def test_without_the_load_extra_the_command_says_how_to_install_it(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "airbyte", None)  # `import airbyte` fails as if it were not installed
     config = tmp_path / "config.json"
-    config.write_text('{"api_key": "k9Xq2mPz7RtLw4NvB8cYh3JdF6sGa1Ue", "start_date": "2024-01-01T00:00:00Z"}')
+    config.write_text(json.dumps(test_config()))
 
     with pytest.raises(SystemExit) as exit:
         load_duckdb.main(["--config", str(config), "--db", str(tmp_path / "chartmogul.duckdb")])
