@@ -18,7 +18,7 @@ from airbyte_cdk.models import (
 )
 
 from source_chartmogul import load_duckdb
-from unit_tests.builders import config as test_config
+from unit_tests.builders import config as connector_config
 
 
 def _record(stream: str) -> AirbyteMessage:
@@ -62,7 +62,7 @@ def test_progress_prints_the_records_so_far_per_stream_when_a_stream_completes_a
 def test_without_the_load_extra_the_command_says_how_to_install_it(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "airbyte", None)  # `import airbyte` fails as if it were not installed
     config = tmp_path / "config.json"
-    config.write_text(json.dumps(test_config()))
+    config.write_text(json.dumps(connector_config()))
 
     with pytest.raises(SystemExit) as exit:
         load_duckdb.main(["--config", str(config), "--db", str(tmp_path / "chartmogul.duckdb")])
