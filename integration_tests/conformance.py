@@ -110,8 +110,22 @@ def endpoint_of(stream: Mapping[str, Any]) -> Endpoint:
     return Endpoint(url[len(API_BASE):].split("?")[0], kind, records_key, **substream)
 
 
+def expanded_from(stream: Mapping[str, Any]) -> Optional[str]:
+    """For a stream whose records are expanded from a list nested in another stream's records (invoice_line_items,
+    invoice_transactions from invoices' line_items and transactions), the name of that stream; else None."""
+    extractor = stream["retriever"]["record_selector"]["extractor"]
+    if not extractor.get("record_expander"):
+        return None
+    (owner,) = [other["name"] for other in resolved_manifest()["streams"]
+                if not other["retriever"]["record_selector"]["extractor"].get("record_expander")
+                and endpoint_of(other).path == endpoint_of(stream).path]
+    return owner
+
+
 def endpoints() -> Dict[str, Endpoint]:
-    return {stream["name"]: endpoint_of(stream) for stream in resolved_manifest()["streams"]}
+    """Stream → its endpoint, for the streams whose records the fake serves as they are: the streams expanded from
+    another stream's records read that stream's endpoint (and the fake serves them inside its records)."""
+    return {stream["name"]: endpoint_of(stream) for stream in resolved_manifest()["streams"] if not expanded_from(stream)}
 
 
 @functools.lru_cache(maxsize=None)
@@ -158,7 +172,8 @@ def configured_catalog() -> ConfiguredAirbyteCatalog:
 def fake_dataset() -> Dataset:
     """The account of expected_records.jsonl, served from each stream's endpoint."""
     nulls = {name: list(stream.json_schema.get("properties", {})) for name, stream in discovered_streams().items()}
-    return Dataset.from_records(expected_records(), endpoints(), null_fields=nulls)
+    served = endpoints()
+    return Dataset.from_records([row for row in expected_records() if row["stream"] in served], served, null_fields=nulls)
 
 
 @contextlib.contextmanager

@@ -1,4 +1,5 @@
-"""invoices and subscription_events: one cursor chain per data source, every record exactly once.
+"""invoices, their line items and transactions, and subscription_events: one cursor chain per data source, every
+record exactly once.
 
 ChartMogul filters both lists by `data_source_uuid`, and each invoice and subscription event belongs to exactly one
 data source, so the connector reads GET /v1/data_sources and then one chain per data source, in parallel. These
@@ -47,13 +48,36 @@ def test_given_records_in_three_data_sources_when_read_then_each_record_arrives_
     assert set(by_source) == set(DATA_SOURCES) and min(by_source.values()) > 400
 
 
-@pytest.mark.parametrize("stream", ["invoices", "subscription_events"])
+# stream: the list of each invoice that the stream's records are
+NESTED = {"invoice_line_items": "line_items", "invoice_transactions": "transactions"}
+
+
+@pytest.mark.parametrize("stream", sorted(NESTED))
+def test_given_invoices_in_three_data_sources_when_read_then_each_nested_item_arrives_once_with_its_invoice(stream):
+    output, _ = read_from_fake(stream)
+
+    assert not output.errors
+    invoices = ACCOUNT.routes["invoices"].records
+    held = {item["uuid"]: invoice for invoice in invoices for item in invoice[NESTED[stream]]}
+    assert len(held) == sum(len(invoice[NESTED[stream]]) for invoice in invoices) > len(invoices) // 2
+    emitted = collections.Counter(m.record.data["uuid"] for m in output.records)
+    assert set(emitted) == set(held) and set(emitted.values()) == {1}
+    invoice_date = "date" if stream == "invoice_line_items" else "invoice_date"
+    for message in output.records:
+        record, invoice = message.record.data, held[message.record.data["uuid"]]
+        assert (record["invoice_uuid"], record["customer_uuid"], record["currency"], record[invoice_date], record["data_source_uuid"]) == (
+            invoice["uuid"], invoice["customer_uuid"], invoice["currency"], invoice["date"], invoice["data_source_uuid"])
+    by_source = collections.Counter(m.record.data["data_source_uuid"] for m in output.records)
+    assert set(by_source) == set(DATA_SOURCES)
+
+
+@pytest.mark.parametrize("stream", ["invoices", "subscription_events", *sorted(NESTED)])
 def test_given_three_data_sources_when_read_then_lists_them_once_and_pages_each_filtered_by_its_uuid(stream):
     output, log = read_from_fake(stream)
 
     assert not output.errors
     assert len(requests_to(log, "data_sources")) == 1
-    sent = requests_to(log, stream)
+    sent = requests_to(log, "invoices" if stream in NESTED else stream)
     assert all(query.get("data_source_uuid") in DATA_SOURCES and query["per_page"] == "200" for query in sent)
     chains = collections.defaultdict(list)
     for query in sent:

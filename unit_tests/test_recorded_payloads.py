@@ -35,6 +35,8 @@ STREAMS = {
     "plan_groups": ("plan_groups", "plan_groups"),
     "subscription_events": ("subscription_events", "subscription_events"),
     "invoices": ("invoices", "invoices"),
+    "invoice_line_items": ("invoices", "invoices"),  # expanded from the invoices' pages, see EXPANDED
+    "invoice_transactions": ("invoices", "invoices"),
     "contacts": ("contacts", "entries"),
     "opportunities": ("opportunities", "entries"),
     "tasks": ("tasks", "entries"),
@@ -42,7 +44,14 @@ STREAMS = {
     "account": ("account", None),  # one object: the response is the record
     "customer_subscriptions": (f"customers/{CUSTOMER}/subscriptions", "entries"),  # read per customer, see below
 }
-PER_DATA_SOURCE = {"invoices", "subscription_events"}  # read one chain per data source (test_per_data_source.py)
+PER_DATA_SOURCE = {"invoices", "subscription_events", "invoice_line_items", "invoice_transactions"}  # one chain per data source
+# Streams read from another stream's payload: one record per element of a list nested in each of its records, with
+# the parent's fields copied (parent field → record field): stream → (payload, nested list, copied fields).
+_INVOICE_FIELDS = {"uuid": "invoice_uuid", "customer_uuid": "customer_uuid", "currency": "currency", "data_source_uuid": "data_source_uuid"}
+EXPANDED = {
+    "invoice_line_items": ("invoices", "line_items", {**_INVOICE_FIELDS, "date": "date"}),
+    "invoice_transactions": ("invoices", "transactions", {**_INVOICE_FIELDS, "date": "invoice_date"}),
+}
 # Fields the connector adds: customer_subscriptions names the customer whose subscriptions were read.
 ADDED = {"customer_subscriptions": {"customer_uuid": CUSTOMER}}
 # Fields the connector rewrites: "" becomes null and a numeric string becomes the number (absent ones read as null).
@@ -50,13 +59,19 @@ COERCED = {"subscription_events": {"amount_in_cents", "tax_amount_in_cents", "qu
 
 
 def recorded(stream: str) -> dict:
-    return json.loads((RECORDED / f"{stream}.json").read_text())
+    payload = EXPANDED[stream][0] if stream in EXPANDED else stream
+    return json.loads((RECORDED / f"{payload}.json").read_text())
 
 
 def recorded_records(stream: str) -> List[dict]:
     key = STREAMS[stream][1]
     body = recorded(stream)
-    return body[key] if key else [body]
+    records = body[key] if key else [body]
+    if stream not in EXPANDED:
+        return records
+    _, nested, copied = EXPANDED[stream]
+    return [{**item, **{field: parent.get(source) for source, field in copied.items()}}
+            for parent in records for item in parent[nested]]
 
 
 def coerced(value: Any) -> Any:
@@ -83,7 +98,9 @@ def undeclared(value: Any, schema: Mapping[str, Any], path: str = "") -> List[st
 
 
 def test_every_stream_has_a_recorded_payload():
-    assert sorted(p.stem for p in RECORDED.glob("*.json")) == sorted(STREAMS) == sorted(discovered_schemas())
+    assert sorted(p.stem for p in RECORDED.glob("*.json")) == sorted(set(STREAMS) - set(EXPANDED))
+    assert sorted(STREAMS) == sorted(discovered_schemas())
+    assert all(recorded_records(stream) for stream in EXPANDED), "the recorded invoices hold line items and transactions"
 
 
 @pytest.mark.parametrize("stream", STREAMS)

@@ -147,7 +147,8 @@ class Dataset:
         """A synthetic account with every stream, in the shapes ChartMogul sends, sized from two numbers.
 
         customers and activities as given, activities evenly spread in ascending `date` order over the `metric_days`
-        before `end`; 2 invoices per customer (1-3 line items and a transaction each); subscription events a quarter
+        before `end`; 2 invoices per customer (1-3 line items and a transaction each, which the invoice_line_items
+        and invoice_transactions streams read from the invoices); subscription events a quarter
         of the activities; contacts for half the customers; opportunities, tasks and notes for a quarter each; 0-3
         subscriptions per customer (one route per customer, built when requested); one metrics entry per day
         (customer-count, all, mrr); 3 data sources that customers, invoices, subscription events and contacts are
@@ -214,7 +215,9 @@ class Dataset:
             "metrics/mrr": Route("metrics", [_mrr(i, d) for i, d in enumerate(days)]),
         }
         streams = {**sizes, "account": 1, "customer_count": len(days), "metrics": len(days), "mrr": len(days),
-                   "customer_subscriptions": sum(_subscription_count(i, seed) for i in range(customers))}
+                   "customer_subscriptions": sum(_subscription_count(i, seed) for i in range(customers)),
+                   "invoice_line_items": sum(_line_item_count(i, seed) for i in range(sizes["invoices"])),
+                   "invoice_transactions": sizes["invoices"]}  # one transaction per invoice
         return cls(Routes(routes, {r"customers/(cus_[0-9a-f-]{36})/subscriptions": subscriptions}), streams)
 
 
@@ -307,14 +310,15 @@ def _synthetic_invoice(i: int, seed: int, customers: int, when: int) -> dict:
     owner = (3 * (i // 6) + i % 3) % max(customers, 1)  # 2 invoices per customer, in the customer's data source
     h = _mix(seed * 3_000_017 + i)
     items = []
-    for k in range(1 + h % 3):
+    for k in range(_line_item_count(i, seed)):
         amount = 1_000 + (h >> (8 + k)) % 99_000
         plan = (h >> 16) % _PLANS
         items.append({
             "uuid": f"li_{_uuid(seed, 4, i, k)}", "external_id": f"ii_{i}_{k}", "type": "subscription",
             "subscription_uuid": f"sub_{_uuid(seed, 5, owner, k)}", "subscription_external_id": f"sub_{owner}_{k}",
             "subscription_set_external_id": None, "plan_uuid": f"pl_{_uuid(seed, 6, plan)}",
-            "plan_external_id": f"plan_{plan}", "prorated": k > 0, "service_period_start": _iso_ms(when),
+            "plan_external_id": f"plan_{plan}", "prorated": k > 0, "proration_type": "differential" if k > 0 else None,
+            "service_period_start": _iso_ms(when),
             "service_period_end": _iso_ms(when + 30 * 86_400), "amount_in_cents": amount, "quantity": 1 + k,
             "discount_code": None, "discount_amount_in_cents": 0, "discount_description": None,
             "tax_amount_in_cents": amount // 5, "transaction_fees_in_cents": amount // 40,
@@ -335,6 +339,10 @@ def _synthetic_invoice(i: int, seed: int, customers: int, when: int) -> dict:
             "disabled_at": None, "disabled_by": None, "user_created": False,
         }],
     }
+
+
+def _line_item_count(invoice: int, seed: int) -> int:
+    return 1 + _mix(seed * 3_000_017 + invoice) % 3
 
 
 def _synthetic_subscription_event(i: int, seed: int, customers: int, when: int) -> dict:
