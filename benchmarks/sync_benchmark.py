@@ -75,11 +75,11 @@ PAGING_PARAMS = {"cursor", "per_page"}
 
 # --- the fake, in its own process ---------------------------------------------------------------------------------
 def _serve(conn, account: dict, limits: dict) -> None:
-    from unit_tests.fake_chartmogul import Dataset, FakeChartMogul
+    from source_chartmogul.simulation import Dataset, SimulatedChartMogul
 
     dataset = Dataset.generate(customers=account["customers"], activities=account["activities"],
                                metric_days=account["metric_days"], end=ACCOUNT_END, lazy=True)
-    with FakeChartMogul(dataset, API_KEY, **limits) as fake:
+    with SimulatedChartMogul(dataset, API_KEY, **limits) as fake:
         conn.send((fake.url, dataset.streams))
         conn.recv()  # the run is over
         log = fake.stats.log
@@ -325,7 +325,7 @@ def _replay(url: str, requests_made: list) -> dict:
 def run_connector(spec: dict) -> dict:
     account, limits = spec["account"], spec["limits"]
     with _Fake(account, limits) as fake:  # fork before the CDK starts any thread
-        from unit_tests.fake_chartmogul import redirect_chartmogul
+        from unit_tests.redirect import redirect_chartmogul
         from source_chartmogul.source import run
 
         missing = sorted(set(spec["streams"]) - set(fake.streams))

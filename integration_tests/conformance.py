@@ -17,7 +17,8 @@ from airbyte_cdk.sources.declarative.interpolation.interpolated_string import In
 
 from source_chartmogul.source import SourceChartmogul
 from unit_tests.builders import run_cli
-from unit_tests.fake_chartmogul import Dataset, Endpoint, FakeChartMogul, redirect_chartmogul
+from source_chartmogul.simulation import Dataset, Endpoint, SimulatedChartMogul
+from unit_tests.redirect import redirect_chartmogul
 
 ROOT = Path(__file__).resolve().parents[1]
 HERE = ROOT / "integration_tests"
@@ -177,10 +178,10 @@ def fake_dataset() -> Dataset:
 
 
 @contextlib.contextmanager
-def offline_chartmogul(**options: Any) -> Iterator[FakeChartMogul]:
+def offline_chartmogul(**options: Any) -> Iterator[SimulatedChartMogul]:
     """The fake serving expected_records.jsonl for the sample config's key, with this process's requests to
-    api.chartmogul.com sent to it. `options` go to FakeChartMogul (latency, failures, ...)."""
-    with FakeChartMogul(fake_dataset(), api_key=sample_config()["api_key"], **options) as fake:
+    api.chartmogul.com sent to it. `options` go to SimulatedChartMogul (latency, failures, ...)."""
+    with SimulatedChartMogul(fake_dataset(), api_key=sample_config()["api_key"], **options) as fake:
         with redirect_chartmogul(fake.url):
             yield fake
 

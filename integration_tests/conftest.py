@@ -6,7 +6,7 @@ from typing import Iterator, List
 import pytest
 
 from integration_tests.conformance import offline_chartmogul
-from unit_tests.fake_chartmogul import FakeChartMogul
+from source_chartmogul.simulation import SimulatedChartMogul
 
 pytest_plugins = ["airbyte_cdk.test.standard_tests.pytest_hooks"]
 
@@ -52,7 +52,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: List[pytest.Item
 
 
 @pytest.fixture(scope="package", autouse=True)
-def fake_chartmogul() -> Iterator[FakeChartMogul]:
+def fake_chartmogul() -> Iterator[SimulatedChartMogul]:
     """The offline ChartMogul, with this process's requests to api.chartmogul.com routed to it."""
     with offline_chartmogul() as fake:
         yield fake

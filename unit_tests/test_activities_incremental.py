@@ -18,7 +18,8 @@ from airbyte_cdk.models import SyncMode
 from freezegun import freeze_time
 
 from unit_tests.builders import API_KEY, api_request, config, entries, error, numbered, page, read, run_cli, sent_requests
-from unit_tests.fake_chartmogul import Dataset, FakeChartMogul, Route, redirect_chartmogul
+from source_chartmogul.simulation import Dataset, SimulatedChartMogul, Route
+from unit_tests.redirect import redirect_chartmogul
 
 NOW = "2024-02-10T12:00:00Z"
 START = "2024-01-01T00:00:00Z"  # builders.START_DATE
@@ -101,9 +102,9 @@ def test_given_a_window_with_several_pages_when_read_then_every_page_repeats_the
     assert emitted_states(output)[-1] == "2024-02-10T02:00:00Z"
 
 
-def _fake(records: list, **options) -> FakeChartMogul:
+def _fake(records: list, **options) -> SimulatedChartMogul:
     dataset = Dataset({"activities": Route("dated", records), "customers": Route("list", [])})
-    return FakeChartMogul(dataset, API_KEY, **options)
+    return SimulatedChartMogul(dataset, API_KEY, **options)
 
 
 @freeze_time(NOW)

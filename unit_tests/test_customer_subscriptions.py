@@ -15,7 +15,8 @@ from unit_tests.builders import (
     API_KEY, api_request, assert_records_match_schema, catalog, config, entries, error, mock_cursor_pages, numbered, page,
     read, run_cli, sent_requests, template,
 )
-from unit_tests.fake_chartmogul import Dataset, FakeChartMogul, Route, redirect_chartmogul
+from source_chartmogul.simulation import Dataset, SimulatedChartMogul, Route
+from unit_tests.redirect import redirect_chartmogul
 
 MANIFEST = Path(__file__).resolve().parents[1] / "source_chartmogul" / "manifest.yaml"
 FIRST_PAGE = {"per_page": "200"}
@@ -110,7 +111,7 @@ def test_given_customers_and_their_subscriptions_selected_when_read_concurrently
         dataset.routes[subscriptions_of(customer)] = Route("list", [numbered(SUBSCRIPTION, 100 * i + k) for k in range(i % 3)])
     del dataset.routes[subscriptions_of(customers[7])]  # deleted after the customers page listed it: 404
 
-    with FakeChartMogul(dataset, API_KEY, latency=0.35, rate_limit=40, max_connections=20,
+    with SimulatedChartMogul(dataset, API_KEY, latency=0.35, rate_limit=40, max_connections=20,
                         faults={"customers": ["truncated"]}) as fake, redirect_chartmogul(fake.url):
         output = run_cli("read", config(), catalog("customers", "customer_subscriptions"))
 

@@ -61,25 +61,6 @@ def test_installed_wheel_discovers_every_stream_with_its_packaged_schema(install
         assert stream["json_schema"]["properties"] == packaged["properties"]
 
 
-def test_manifest_sends_requests_only_to_api_chartmogul_com():
-    manifest = yaml.safe_load((ROOT / "source_chartmogul" / "manifest.yaml").read_text())
-    urls = []
-
-    def walk(node):
-        if isinstance(node, dict):
-            urls.extend(v for k, v in node.items() if k in ("url", "url_base") and isinstance(v, str))
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(manifest)
-    assert urls and all(u == "https://api.chartmogul.com" or u.startswith("https://api.chartmogul.com/v1/") for u in urls), urls
-    metadata = yaml.safe_load((ROOT / "metadata.yaml").read_text())
-    assert metadata["data"]["allowedHosts"]["hosts"] == ["api.chartmogul.com"]
-
-
 def test_package_version_docker_tag_and_latest_changelog_row_agree():
     import re
 

@@ -15,7 +15,8 @@ from typing import Dict, List
 import pytest
 
 from unit_tests.builders import API_KEY, catalog, config, run_cli
-from unit_tests.fake_chartmogul import Dataset, FakeChartMogul, redirect_chartmogul
+from source_chartmogul.simulation import Dataset, SimulatedChartMogul
+from unit_tests.redirect import redirect_chartmogul
 
 # 1,400 invoices and 1,500 subscription events over 3 data sources: 3 pages of 200 per data source.
 ACCOUNT = Dataset.generate(customers=700, activities=6_000, metric_days=60)
@@ -24,7 +25,7 @@ PRIMARY_KEYS = {"invoices": "uuid", "subscription_events": "id"}
 
 
 def read_from_fake(*streams: str):
-    with FakeChartMogul(ACCOUNT, API_KEY) as fake, redirect_chartmogul(fake.url):
+    with SimulatedChartMogul(ACCOUNT, API_KEY) as fake, redirect_chartmogul(fake.url):
         output = run_cli("read", config(), catalog(*streams))
     return output, fake.stats.log
 

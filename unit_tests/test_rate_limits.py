@@ -11,7 +11,8 @@ from datetime import datetime, timedelta, timezone
 from airbyte_cdk.models import SyncMode
 
 from unit_tests.builders import API_KEY, catalog, config, run_cli
-from unit_tests.fake_chartmogul import Dataset, FakeChartMogul, redirect_chartmogul
+from source_chartmogul.simulation import Dataset, SimulatedChartMogul
+from unit_tests.redirect import redirect_chartmogul
 
 MANIFEST_CONCURRENCY = 12  # concurrency_level.default_concurrency
 TODAY = datetime.now(timezone.utc).date()
@@ -22,8 +23,9 @@ def account(days: int, customers: int = 600, activities: int = 3_000) -> Dataset
     return Dataset.generate(customers=customers, activities=activities, metric_days=days, end=TODAY)
 
 
-def sync(fake: FakeChartMogul, days: int):
-    cfg = config(start_date=(TODAY - timedelta(days=days)).strftime("%Y-%m-%dT00:00:00Z"), lookback_window_days=0)
+def sync(fake: SimulatedChartMogul, days: int):
+    cfg = config(start_date=(TODAY - timedelta(days=days)).strftime("%Y-%m-%dT00:00:00Z"), lookback_window_days=0,
+                 interval="day")  # the synthetic account holds one metrics entry per day
     streams = catalog("customers", "activities", "customer_count")
     for stream in streams.streams:
         if stream.stream.name == "activities":
@@ -32,7 +34,7 @@ def sync(fake: FakeChartMogul, days: int):
         return run_cli("read", cfg, streams)
 
 
-def busiest_second(fake: FakeChartMogul) -> int:
+def busiest_second(fake: SimulatedChartMogul) -> int:
     """The most requests the fake received within any one second."""
     times, busiest, first = sorted(t for t, *_ in fake.stats.log), 0, 0
     for last, moment in enumerate(times):
@@ -53,7 +55,7 @@ def assert_every_record_once(output, dataset: Dataset) -> None:
 
 def test_given_instant_responses_when_read_then_budget_keeps_requests_under_40_per_second_and_no_429():
     dataset = account(days=420)  # 42 activity windows + 3 customer pages + 1 metric request: 46 requests
-    with FakeChartMogul(dataset, API_KEY, rate_limit=40, max_connections=20) as fake:
+    with SimulatedChartMogul(dataset, API_KEY, rate_limit=40, max_connections=20) as fake:
         output = sync(fake, days=420)
 
     assert not output.errors
@@ -69,7 +71,7 @@ def test_given_instant_responses_when_read_then_budget_keeps_requests_under_40_p
 
 def test_given_slow_responses_when_read_then_at_most_12_requests_are_in_flight_and_windows_run_in_parallel():
     dataset = account(days=364, activities=1_500)  # 26 windows, each one page
-    with FakeChartMogul(dataset, API_KEY, latency=0.15, rate_limit=40, max_connections=20) as fake:
+    with SimulatedChartMogul(dataset, API_KEY, latency=0.15, rate_limit=40, max_connections=20) as fake:
         output = sync(fake, days=364)
 
     assert not output.errors
@@ -81,7 +83,7 @@ def test_given_slow_responses_when_read_then_at_most_12_requests_are_in_flight_a
 def test_given_bursts_of_429_and_503_when_read_then_retries_honour_retry_after_and_every_record_arrives_once(retry_sleeps):
     dataset = account(days=140)
     bursts = [(3, 429, 4), (12, 503, 3), (20, 429, 3)]  # after the 3rd request, the next 4 get 429; ...
-    with FakeChartMogul(dataset, API_KEY, retry_after="6", bursts=bursts) as fake:
+    with SimulatedChartMogul(dataset, API_KEY, retry_after="6", bursts=bursts) as fake:
         output = sync(fake, days=140)
 
     assert not output.errors

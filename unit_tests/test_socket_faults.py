@@ -14,7 +14,8 @@ import pytest
 
 from source_chartmogul.source import SourceChartmogul
 from unit_tests.builders import API_KEY, catalog, config, run_cli
-from unit_tests.fake_chartmogul import Dataset, FakeChartMogul, redirect_chartmogul
+from source_chartmogul.simulation import Dataset, SimulatedChartMogul
+from unit_tests.redirect import redirect_chartmogul
 
 READ_TIMEOUT = 2.0
 CUSTOMERS = 600  # three pages of 200: the fault hits the second one, in the middle of the cursor chain
@@ -37,7 +38,7 @@ def short_read_timeout(monkeypatch):
 def read_customers(faults, **settings):
     dataset = Dataset.generate(customers=CUSTOMERS, activities=0)
     started = time.monotonic()
-    with FakeChartMogul(dataset, API_KEY, faults={"customers": faults}) as fake, redirect_chartmogul(fake.url):
+    with SimulatedChartMogul(dataset, API_KEY, faults={"customers": faults}) as fake, redirect_chartmogul(fake.url):
         output = run_cli("read", config(**settings), catalog("customers"))
     return output, fake, dataset, time.monotonic() - started
 
@@ -79,7 +80,7 @@ def test_given_a_fault_on_every_attempt_when_read_then_the_stream_fails_saying_w
 
 
 def test_given_unreachable_host_when_check_then_fails_after_three_retries_naming_host_and_cause(retry_sleeps):
-    with FakeChartMogul(Dataset.generate(customers=1, activities=0), API_KEY) as fake:
+    with SimulatedChartMogul(Dataset.generate(customers=1, activities=0), API_KEY) as fake:
         closed_port = fake.url  # nothing listens there once the fake has stopped
     with redirect_chartmogul(closed_port):
         output = run_cli("check", config())

@@ -1,25 +1,21 @@
-"""The fake's HTTP side: a threaded server on 127.0.0.1 and an in-process redirect to it."""
+"""The simulation's HTTP side: a threaded HTTP server on 127.0.0.1 answering as ChartMogul does."""
 
 import base64
 import bisect
 import collections
-import contextlib
 import json
 import socket
 import struct
 import threading
 import time
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time as dtime, timezone
+from datetime import date, datetime, time as dtime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Deque, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Deque, Dict, List, Optional, Sequence, Tuple
 from urllib.parse import parse_qs, urlsplit
-
-import requests
 
 from .dataset import Dataset, Route
 
-CHARTMOGUL = "https://api.chartmogul.com"
 INTERVALS = {"day", "week", "month", "quarter", "year"}
 
 
@@ -33,7 +29,7 @@ class Stats:
     log: List[Tuple[float, str, Dict[str, str], int]] = field(default_factory=list)  # (t, path, query, status)
 
 
-class FakeChartMogul:
+class SimulatedChartMogul:
     """A ChartMogul look-alike on 127.0.0.1 serving `dataset`.
 
     latency: seconds each response takes; rate_limit: requests per second before 429 (None = unlimited);
@@ -72,7 +68,7 @@ class FakeChartMogul:
     def url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
-    def __enter__(self) -> "FakeChartMogul":
+    def __enter__(self) -> "SimulatedChartMogul":
         self._thread = threading.Thread(target=self._server.serve_forever, name="fake-chartmogul", daemon=True)
         self._thread.start()
         return self
@@ -178,7 +174,8 @@ def _serve(route: Route, query: Dict[str, str]) -> dict:
         first, last = _day(start, "start-date"), _day(end, "end-date")
         if first > last:
             raise _BadRequest("start-date must be before end-date", "start-date")
-        return {route.records_key: [e for e in route.records if first <= date.fromisoformat(e["date"]) <= last],
+        entries = [e for e in route.records if first <= date.fromisoformat(e["date"]) <= last]
+        return {route.records_key: [e for e in entries if _closes_bucket(date.fromisoformat(e["date"]), interval or "month", last)],
                 "summary": {"current": 0, "previous": 0, "percentage-change": 0.0}}
     records, low_index, high_index = route.records, 0, len(route.records)
     if route.kind == "dated":
@@ -215,6 +212,22 @@ def _of_data_source(records: Sequence[dict], data_source: str) -> Sequence[dict]
     return [r for r in records if data_source in (r.get("data_source_uuids") or [r.get("data_source_uuid")])]
 
 
+def _closes_bucket(day: date, interval: str, end: date) -> bool:
+    """Whether a day's entry is listed at this interval: ChartMogul lists one entry per bucket, dated the bucket's last
+    day (weeks end on Sunday, as for an account whose weeks start on Monday); the bucket still open at `end-date` is
+    dated `end-date`. The routes hold one entry per day."""
+    if day == end or interval == "day":
+        return True
+    following = day + timedelta(days=1)
+    if interval == "week":
+        return day.isoweekday() == 7
+    if interval == "month":
+        return following.day == 1
+    if interval == "quarter":
+        return following.day == 1 and following.month in (1, 4, 7, 10)
+    return following.timetuple().tm_yday == 1  # year
+
+
 def _day(value: str, param: str) -> date:
     try:
         return date.fromisoformat(value[:10])
@@ -244,7 +257,7 @@ def _decode_cursor(cursor: str) -> int:
         raise _BadRequest("Invalid cursor", "cursor") from None
 
 
-# Socket-level faults, as a load balancer, a proxy or a broken network delivers them (FakeChartMogul(faults=...)).
+# Socket-level faults, as a load balancer, a proxy or a broken network delivers them (SimulatedChartMogul(faults=...)).
 PROXY_PAGE = (b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center>"
               b"<hr><center>nginx</center></body></html>")
 FAULTS = {
@@ -256,7 +269,7 @@ FAULTS = {
 }
 
 
-def _deliver_faulty(handler: BaseHTTPRequestHandler, fake: FakeChartMogul, fault: str, payload: bytes) -> None:
+def _deliver_faulty(handler: BaseHTTPRequestHandler, fake: SimulatedChartMogul, fault: str, payload: bytes) -> None:
     if fault == "stall":
         fake._closing.wait()
         handler.close_connection = True
@@ -289,7 +302,7 @@ def _deliver_faulty(handler: BaseHTTPRequestHandler, fake: FakeChartMogul, fault
     fake._closing.wait()
 
 
-def _handler_for(fake: FakeChartMogul) -> type:
+def _handler_for(fake: SimulatedChartMogul) -> type:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as requests' connection pool expects
         # Headers and body go out in two writes: with Nagle's algorithm on, the body waits for the client's delayed
@@ -321,20 +334,3 @@ def _handler_for(fake: FakeChartMogul) -> type:
             pass
 
     return Handler
-
-
-@contextlib.contextmanager
-def redirect_chartmogul(base_url: str) -> Iterator[None]:
-    """Send this process's requests for https://api.chartmogul.com to `base_url` (the fake) instead."""
-    original = requests.adapters.HTTPAdapter.send
-
-    def send(adapter, request, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if request.url.startswith(CHARTMOGUL):
-            request.url = base_url + request.url[len(CHARTMOGUL):]
-        return original(adapter, request, *args, **kwargs)
-
-    requests.adapters.HTTPAdapter.send = send
-    try:
-        yield
-    finally:
-        requests.adapters.HTTPAdapter.send = original

@@ -1,25 +1,26 @@
-"""The offline fake: the synthetic account the benchmark reads (every stream, lazy records, binary-searched dates,
-data source filters, per-customer routes), and the routes Dataset.from_records derives for substreams and one-object
-endpoints."""
+"""The simulated ChartMogul (source_chartmogul.simulation) that the demo, the tests and the benchmark read: the
+synthetic account (every stream, lazy records, binary-searched dates, data source filters, per-customer routes, metric
+buckets per interval), and the routes Dataset.from_records derives for substreams and one-object endpoints."""
 
 import json
+from datetime import date
 from urllib.error import HTTPError
 from urllib.request import Request, urlopen
 
 import pytest
 
 from unit_tests.builders import API_KEY, basic_auth_header
-from unit_tests.fake_chartmogul import Dataset, Endpoint, FakeChartMogul, Route
+from source_chartmogul.simulation import Dataset, Endpoint, SimulatedChartMogul, Route
 
 
-def _get(fake: FakeChartMogul, path: str, **params: str) -> dict:
+def _get(fake: SimulatedChartMogul, path: str, **params: str) -> dict:
     query = "&".join(f"{key}={value}" for key, value in params.items())
     request = Request(f"{fake.url}/v1/{path}?{query}", headers={"Authorization": basic_auth_header()})
     with urlopen(request) as response:
         return json.loads(response.read())
 
 
-def _all_pages(fake: FakeChartMogul, path: str, key: str = "entries", **params: str) -> list:
+def _all_pages(fake: SimulatedChartMogul, path: str, key: str = "entries", **params: str) -> list:
     records, cursor = [], None
     while True:
         body = _get(fake, path, per_page="200", **params, **({"cursor": cursor} if cursor else {}))
@@ -35,7 +36,7 @@ def test_given_a_lazy_account_when_a_date_window_is_paged_then_it_returns_what_a
     eager_copy = Dataset({"activities": Route("dated", records)})  # not ordered: the server scans every record
     window = {"start-date": records[1000]["date"].replace("+00:00", "Z"), "end-date": "2026-10-20T23:59:59Z"}
 
-    with FakeChartMogul(lazy, API_KEY) as searched, FakeChartMogul(eager_copy, API_KEY) as scanned:
+    with SimulatedChartMogul(lazy, API_KEY) as searched, SimulatedChartMogul(eager_copy, API_KEY) as scanned:
         by_search = _all_pages(searched, "activities", **window)
         by_scan = _all_pages(scanned, "activities", **window)
 
@@ -67,7 +68,7 @@ def test_given_rows_of_a_substream_when_served_then_each_parent_has_its_own_rout
     rows += [{"stream": "customer_subscriptions", "data": {"uuid": f"sub_{n}", "customer_uuid": "cus_a"}} for n in (1, 2)]
     rows += [{"stream": "account", "data": {"name": "Rocket Analytics", "currency": "EUR"}}]
 
-    with FakeChartMogul(Dataset.from_records(rows, endpoints), API_KEY) as fake:
+    with SimulatedChartMogul(Dataset.from_records(rows, endpoints), API_KEY) as fake:
         assert _all_pages(fake, "customers/cus_a/subscriptions") == [{"uuid": "sub_1"}, {"uuid": "sub_2"}]
         assert _all_pages(fake, "customers/cus_b/subscriptions") == []  # a customer without subscriptions
         assert _get(fake, "account") == {"name": "Rocket Analytics", "currency": "EUR"}  # one object, no envelope
@@ -85,7 +86,7 @@ def test_given_a_data_source_filter_when_paged_then_lists_that_source_s_records_
     sources = [source["uuid"] for source in account.routes["data_sources"].records]
     merged = [c for c in account.routes["customers"].records if len(c["data_source_uuids"]) == 2]
 
-    with FakeChartMogul(account, API_KEY) as fake:
+    with SimulatedChartMogul(account, API_KEY) as fake:
         events = {s: _all_pages(fake, "subscription_events", data_source_uuid=s, key="subscription_events") for s in sources}
         customers = {s: _all_pages(fake, "customers", data_source_uuid=s) for s in sources}
 
@@ -105,6 +106,29 @@ def test_given_the_synthetic_account_then_it_holds_records_for_every_stream_the_
     assert set(discovered_schemas()) <= set(account.streams)  # what the benchmark needs to read every stream
     assert account.streams["invoices"] == 80 and account.streams["subscription_events"] == 100
     assert account.streams["customer_count"] == len(account.routes["metrics/customer-count"].records) == 11
+    invoices = account.routes["invoices"].records
+    assert account.streams["invoice_line_items"] == sum(len(i["line_items"]) for i in invoices) > 80
+    assert account.streams["invoice_transactions"] == sum(len(i["transactions"]) for i in invoices) == 80
+
+
+@pytest.mark.parametrize("interval, dates", [
+    ("day", ["2026-03-29", "2026-03-30", "2026-03-31", "2026-04-01", "2026-04-02"]),
+    ("week", ["2026-01-04", "2026-01-11"]),
+    ("month", ["2025-12-31", "2026-01-31", "2026-02-28", "2026-03-31", "2026-04-30", "2026-05-07"]),
+    ("quarter", ["2025-12-31", "2026-03-31", "2026-05-07"]),
+    ("year", ["2025-12-31", "2026-05-07"]),
+])
+def test_given_an_interval_when_metrics_are_asked_for_then_one_entry_per_bucket_dated_its_last_day(interval, dates):
+    """One entry per bucket, on its last day (weeks end on Sunday); the bucket open at end-date is dated end-date."""
+    account = Dataset.generate(customers=10, activities=10, metric_days=400, end=date(2026, 5, 7))
+    start, end = {"day": ("2026-03-29", "2026-04-02"), "week": ("2026-01-01", "2026-01-15")}.get(interval, ("2025-12-01", "2026-05-07"))
+    if interval == "week":
+        dates = [*dates, "2026-01-15"]  # a Thursday: the open week
+
+    with SimulatedChartMogul(account, API_KEY) as simulation:
+        entries = _get(simulation, "metrics/mrr", **{"start-date": start, "end-date": end, "interval": interval})["entries"]
+
+    assert [entry["date"] for entry in entries] == dates
 
 
 def test_given_a_customer_s_subscriptions_path_when_requested_then_served_on_demand_and_unknown_customers_are_404():
@@ -112,7 +136,7 @@ def test_given_a_customer_s_subscriptions_path_when_requested_then_served_on_dem
     customer = account.routes["customers"].records[17]["uuid"]
     unknown = customer[:-12] + f"{39:012x}"  # right index, wrong uuid
 
-    with FakeChartMogul(account, API_KEY) as fake:
+    with SimulatedChartMogul(account, API_KEY) as fake:
         subscriptions = _all_pages(fake, f"customers/{customer}/subscriptions")
         served = {c["uuid"]: len(_all_pages(fake, f"customers/{c['uuid']}/subscriptions"))
                   for c in account.routes["customers"].records}

@@ -1,4 +1,6 @@
-"""An offline fake of the ChartMogul REST API, faithful to the documented behaviour.
+"""A simulated ChartMogul REST API on 127.0.0.1, answering as ChartMogul's recorded responses do.
+
+One simulation serves the `source-chartmogul-duckdb --demo` command, the offline tests and the benchmark:
 
 - HTTP Basic auth with the API key as user name (empty password or the key again); anything else → 401 with
   ChartMogul's JSON error body.
@@ -7,21 +9,21 @@
 - Per-customer lists (`customers/<uuid>/subscriptions`) are routes of their own: an existing customer without
   subscriptions answers an empty list, an unknown one 404; `account` answers one object, not a list.
 - `start-date`/`end-date` filters on activities (inclusive, on the activity `date`) and on metrics
-  (inclusive, `YYYY-MM-DD`, both required, plus `interval`); the `data_source_uuid` filter on any list (a customer
-  merged from several data sources is listed under each).
+  (inclusive, `YYYY-MM-DD`, both required; one entry per `interval` bucket, dated its last day); the
+  `data_source_uuid` filter on any list (a customer merged from several data sources is listed under each).
 - Optional latency per request and ChartMogul's limits: requests per second (429 beyond) and parallel
   connections (503 beyond); scripted failures per endpoint, and bursts of failures in the middle of a sync.
 - Socket-level faults per endpoint (`faults=`): stall, trickle, reset halfway through the body, a truncated 200,
   a proxy's HTML page with status 200 (`server.FAULTS`).
-- `Dataset.generate()` is a synthetic account with every stream (and the per-customer subscriptions, routed by
-  parsing the path); with lazy=True it builds each record when it is served, so the benchmark's 10x account fits in
-  constant memory; date filters on an `ordered` route are a binary search, data source filters a view.
+- `Dataset.generate()` is a synthetic account with every stream, in the shapes ChartMogul sends; with lazy=True it
+  builds each record when it is served, so the benchmark's 10x account fits in constant memory; date filters on an
+  `ordered` route are a binary search, data source filters a view.
 
-`FakeChartMogul` is a real threaded HTTP server on 127.0.0.1; `redirect_chartmogul()` points the connector's
-requests to `https://api.chartmogul.com` at it inside the current process.
+The connector reaches it through its hidden `api_base_url` setting, which accepts loopback addresses only
+(docs/chartmogul.md, "Run it locally").
 """
 
 from .dataset import Dataset, Endpoint, Route
-from .server import FakeChartMogul, redirect_chartmogul
+from .server import SimulatedChartMogul
 
-__all__ = ["Dataset", "Endpoint", "Route", "FakeChartMogul", "redirect_chartmogul"]
+__all__ = ["Dataset", "Endpoint", "Route", "SimulatedChartMogul"]
