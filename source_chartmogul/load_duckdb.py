@@ -1,32 +1,53 @@
-"""Load a ChartMogul account into a local DuckDB file with PyAirbyte: the `source-chartmogul-duckdb` command.
+"""Mirror a ChartMogul account into a local DuckDB file with PyAirbyte: the `source-chartmogul-duckdb` command.
 
-    pip install 'source-chartmogul[load]'
-    source-chartmogul-duckdb --config secrets/config.json --db chartmogul.duckdb
+    pip install 'airbyte-source-chartmogul[load]'
+    source-chartmogul-duckdb --demo                              # a simulated account: no key, no network
+    source-chartmogul-duckdb --config secrets/config.json [--db chartmogul.duckdb] [--exclude customer_subscriptions]
 
-PyAirbyte (the `load` extra) runs the `source-chartmogul` command installed with this package (spec, check,
-discover, read) and writes one table per stream into the DuckDB file. While it reads, the records read so far per
-stream are printed on standard error; at the end, the rows of each table, the time taken and where the file is, on
-standard output. Running it again updates the file: activities are read incrementally from the state PyAirbyte
-keeps in the file, the other streams are read again; rows are merged on each stream's primary key. `--full-refresh`
-re-reads everything and replaces the tables. Table and column names are PyAirbyte's normalised ones: lower case,
-other characters replaced by `_` (`customer-since` becomes `customer_since`).
+PyAirbyte (the `load` extra) runs the `source-chartmogul` command installed with this package and writes one table
+per stream. After every successful run each table holds what ChartMogul holds: the streams read in full are
+replaced (a record deleted in ChartMogul leaves the table), activities are read incrementally and merged on `uuid`
+(the lookback window's activities, read again, stay one row each), and the streams not selected keep their tables
+as they were. A run that fails or is interrupted changes nothing in the file.
+
+How: PyAirbyte writes into a scratch copy of the file, beside it (DuckDB's COPY FROM DATABASE; the tables to
+replace are dropped from the copy, so PyAirbyte writes them anew); only when the read succeeded is the copy
+compacted (COPY FROM DATABASE again) and moved over the file in one rename. The file so stays the size of its data,
+run after run. Why not PyAirbyte's write strategies alone, measured: docs/chartmogul.md, "Run it locally".
+
+Before it reads, the command prints what it will read and roughly how many requests that costs; while it reads, the
+records read so far per stream (standard error); at the end, the rows of each table and whether it was replaced,
+merged or kept, the time taken, the file, and the account's MRR of the last months (standard output). Table and
+column names are PyAirbyte's: lower case, other characters replaced by `_` (`customer-since` becomes
+`customer_since`).
 """
 
 import argparse
 import json
+import math
 import os
+import secrets
 import shutil
+import signal
 import sys
 import sysconfig
 import tempfile
 import time
 import warnings
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, TextIO, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, TextIO, Tuple
 
 CONNECTOR = "source-chartmogul"
 COMMAND = "source-chartmogul-duckdb"
-INSTALL_LOAD_EXTRA = "pip install 'source-chartmogul[load]'"
+INSTALL_LOAD_EXTRA = "pip install 'airbyte-source-chartmogul[load]'"
+DEFAULT_DB = Path("chartmogul.duckdb")
+DEMO_DB = Path("chartmogul-demo.duckdb")
+PAGE = 200  # records per request of every cursor-paginated list
+# The demo's simulated account: small enough to load in well under a minute at ChartMogul's 40 requests per second
+# (customer_subscriptions costs one request per customer), large enough to page every list.
+DEMO_CUSTOMERS, DEMO_ACTIVITIES, DEMO_DAYS = 300, 3_000, 730
 
 
 def connector_executable() -> str:
@@ -56,17 +77,91 @@ def _pyairbyte() -> Tuple[Any, Any]:
     return airbyte, DuckDBCache
 
 
+# --- The streams, and what reading each one costs ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class Stream:
+    """A stream of the connector, as its manifest reads it."""
+
+    name: str
+    per: str  # what one request reads: "request" (the whole answer), "page" (of `of`), "customer", "window"
+    of: str = ""  # the table whose rows tell how many pages or customers there are
+    cursor: str = ""  # the cursor field of an incremental stream
+
+    @property
+    def incremental(self) -> bool:
+        return bool(self.cursor)
+
+    def cost(self, rows: Dict[str, int], since: Optional[date] = None) -> Tuple[str, Optional[int]]:
+        """What reading it costs in requests, in words, and roughly how many from the rows of the last load (None
+        when they do not tell). For an incremental stream, `since` is where its read starts (None: the start date)."""
+        if self.per == "request":
+            return "1 request", 1
+        if self.per == "window":
+            if since is None:
+                return f"1 request per {PAGE} activities in each 10-day window since the start date", None
+            windows = max(1, math.ceil((datetime.now(timezone.utc).date() - since).days / 10))
+            return f"1 request per {PAGE} activities in each 10-day window since {since}", windows
+        unit = "customer, and the customers list" if self.per == "customer" else f"{PAGE} {self.of}"
+        how = f"1 request per {unit}" + (f", the {self.of}' pages read again" if self.of != self.name and self.per == "page" else "")
+        if self.of not in rows:
+            return how, None
+        pages = max(1, math.ceil(rows[self.of] / PAGE))
+        return how, rows[self.of] + pages if self.per == "customer" else pages
+
+
+def connector_streams() -> Dict[str, Stream]:
+    """The connector's streams in its own order, read from its manifest in this process (no request, no PyAirbyte)."""
+    from source_chartmogul.source import SourceChartmogul
+
+    placeholder = {"api_key": "placeholder-key-for-reading-the-manifest", "start_date": "2017-01-25T00:00:00Z", "interval": "month"}
+    streams = {}
+    for stream in SourceChartmogul(config=placeholder).resolved_manifest["streams"]:
+        retriever, parameters = stream["retriever"], stream.get("$parameters", {})
+        parents = [p["stream"]["name"] for p in (retriever.get("partition_router") or {}).get("parent_stream_configs", [])
+                   if not p.get("request_option")]  # a parent in the path: one chain per parent record
+        if "customers" in parents:
+            per, of = "customer", "customers"
+        elif retriever.get("paginator", {}).get("type", "NoPagination") == "NoPagination":
+            per, of = "request", ""
+        elif stream.get("incremental_sync"):
+            per, of = "window", stream["name"]
+        else:  # a list: its own pages, or (a record expander) the pages of the list its records are nested in
+            per, of = "page", parameters.get("endpoint", stream["name"]) if retriever["record_selector"]["extractor"].get("record_expander") else stream["name"]
+        streams[stream["name"]] = Stream(stream["name"], per, of, (stream.get("incremental_sync") or {}).get("cursor_field", ""))
+    return streams
+
+
+def choose_streams(available: Dict[str, Stream], only: Optional[str], exclude: Optional[str]) -> List[str]:
+    """The streams to read, in the connector's order; an unknown name stops the command at once."""
+    def names(option: str, value: Optional[str]) -> List[str]:
+        listed = [name.strip() for name in (value or "").split(",") if name.strip()]
+        unknown = [name for name in listed if name not in available]
+        if unknown:
+            raise SystemExit(f"{COMMAND}: {option} names {'streams' if len(unknown) > 1 else 'a stream'} the connector does not have: "
+                             f"{', '.join(unknown)}. Valid names: {', '.join(available)}.")
+        return listed
+
+    chosen, skipped = names("--streams", only) or list(available), names("--exclude", exclude)
+    selected = [name for name in available if name in chosen and name not in skipped]
+    if not selected:
+        raise SystemExit(f"{COMMAND}: no stream left to read. Valid names: {', '.join(available)}.")
+    return selected
+
+
+# --- Progress, and the connector's own error messages ------------------------------------------------------------------
 class Progress:
-    """Prints the records read so far per stream: when a stream completes, and at most every `every` seconds."""
+    """Prints the records read so far per stream: when a stream completes, and at most every `every` seconds. Keeps
+    the error messages the connector reports, which say what to fix."""
 
     def __init__(self, out: Optional[TextIO] = None, every: float = 5.0, clock: Callable[[], float] = time.monotonic):
         self.out, self.every, self.clock = out or sys.stderr, every, clock
         self.started = self.last = clock()
         self.records: Dict[str, int] = {}
         self.complete: List[str] = []
+        self.errors: List[str] = []
 
     def see(self, message: Any) -> None:
-        """Count one Airbyte protocol message of the connector: a RECORD, or a stream's COMPLETE status."""
+        """Count one Airbyte protocol message of the connector: a RECORD, a stream's COMPLETE status, an error."""
         if message.record is not None:
             self.records[message.record.stream] = self.records.get(message.record.stream, 0) + 1
             if self.clock() - self.last >= self.every:
@@ -75,6 +170,8 @@ class Progress:
             if message.trace.stream_status.status.value == "COMPLETE":
                 self.complete.append(message.trace.stream_status.stream_descriptor.name)
                 self.report()
+        elif message.trace is not None and message.trace.error is not None and message.trace.error.message not in self.errors:
+            self.errors.append(message.trace.error.message)
 
     def report(self) -> None:
         self.last = self.clock()
@@ -85,70 +182,245 @@ class Progress:
               file=self.out, flush=True)
 
 
-def load(config: Dict[str, Any], db_path: Path, full_refresh: bool = False, progress: Optional[Progress] = None) -> Dict[str, int]:
-    """Check the config, sync every stream into `db_path`, and return {table: row count}."""
+class LoadFailed(Exception):
+    """The sync did not complete: the file is as it was. The message says why, in the connector's words."""
+
+
+# --- The mirror: PyAirbyte writes a scratch copy, which replaces the file only when the read succeeded -----------------
+@dataclass
+class Result:
+    rows: Dict[str, int]  # table → rows: every table of the file, the connector's order
+    status: Dict[str, str]  # table → "replaced" (read in full), "merged" (read incrementally), "kept" (not selected)
+
+
+def _sql_path(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def _remove(*paths: Path) -> None:
+    for path in paths:
+        for leftover in (path, Path(f"{path}.wal")):
+            leftover.unlink(missing_ok=True)
+
+
+def _copy_database(duckdb: Any, source: Path, target: Path) -> None:
+    """DuckDB's own copy of a whole database into a new file: every table and constraint, written compactly (the
+    documented way to give back the space that updates and dropped tables leave inside a DuckDB file)."""
+    with duckdb.connect() as con:
+        con.execute(f"ATTACH {_sql_path(source)} AS source (READ_ONLY)")
+        con.execute(f"ATTACH {_sql_path(target)} AS target")
+        con.execute("COPY FROM DATABASE source TO target")
+
+
+def _row_counts(cache: Any, streams: Sequence[str]) -> Dict[str, int]:
+    """Rows of each stream's table in the cache, for the streams that have one (table name → rows)."""
+    tables = {row["table_name"] for row in cache.run_sql_query("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'")}
+    names = [cache.processor.get_sql_table_name(stream) for stream in streams]
+    return {table: int(cache.run_sql_query(f'SELECT COUNT(*) AS n FROM "{table}"')[0]["n"]) for table in names if table in tables}
+
+
+def mirror(source: Any, cache_class: Any, db_path: Path, streams: Dict[str, Stream], selected: Sequence[str],
+           full_refresh: bool, lookback_days: int, plan: Callable[..., None]) -> Result:
+    """Read `selected` into `db_path` so that each of their tables holds what ChartMogul holds, or change nothing.
+
+    `plan` is told, before the read, each table's fate (replaced, merged, kept), the rows the file holds now and where
+    each merged stream's read starts."""
+    import duckdb
+
+    scratch, compacted = (db_path.with_name(f".{db_path.name}.{os.getpid()}.{kind}") for kind in ("tmp", "new"))
+    _remove(scratch, compacted)
+    try:
+        if Path(f"{db_path}.wal").exists():
+            # A write-ahead log left by an interrupted writer belongs to the old file: fold it in first, or DuckDB
+            # would replay it against the new file after the rename (measured: duplicated rows).
+            with duckdb.connect(str(db_path)) as con:
+                con.execute("CHECKPOINT")
+        if db_path.exists():
+            _copy_database(duckdb, db_path, scratch)
+        with tempfile.TemporaryDirectory(prefix="pyairbyte-") as batches:
+            cache = cache_class(db_path=scratch, cache_dir=Path(batches))
+            try:
+                table = cache.processor.get_sql_table_name
+                before = _row_counts(cache, list(streams))
+                status = {table(name): "kept" for name in streams if table(name) in before and name not in selected}
+                for name in selected:
+                    merged = streams[name].incremental and not full_refresh and table(name) in before
+                    status[table(name)] = "merged" if merged else "replaced"
+                    if not merged:  # written anew: PyAirbyte creates the table again, so it holds this read's records only
+                        cache.execute_sql(f'DROP TABLE IF EXISTS "{table(name)}"')
+                states = cache.get_state_provider(source_name=source.name)
+                since = {}
+                for name in selected:  # where each incremental read starts: the saved cursor, less the lookback window
+                    state = states.get_stream_state(name, not_found=None) if status[table(name)] == "merged" else None
+                    cursor = getattr(state.stream.stream_state, streams[name].cursor, None) if state else None
+                    if cursor:
+                        since[name] = date.fromisoformat(cursor[:10]) - timedelta(days=lookback_days)
+                plan(status, before, since)
+                source.read(cache=cache, write_strategy="auto", force_full_refresh=full_refresh)
+                rows = _row_counts(cache, list(streams))
+            finally:
+                cache.close()
+        _copy_database(duckdb, scratch, compacted)
+        os.replace(compacted, db_path)  # the one moment the file changes: readers see the old file or the new one
+        return Result({t: rows[t] for t in rows if t in status}, {t: status[t] for t in rows if t in status})
+    except duckdb.IOException as locked:
+        raise LoadFailed(f"{db_path} could not be read or written ({locked}). If another program has it open (a DuckDB "
+                         "shell, a notebook), close it and run the command again.") from None
+    finally:
+        _remove(scratch, compacted)
+
+
+def load(config: Dict[str, Any], db_path: Path, selected: Sequence[str], streams: Dict[str, Stream],
+         full_refresh: bool = False, progress: Optional[Progress] = None, out: TextIO = sys.stderr) -> Result:
+    """Check the config, then mirror the `selected` streams into `db_path` (see `mirror`)."""
     # The connector is a local executable: PyAirbyte needs neither its registry nor telemetry.
     os.environ.setdefault("AIRBYTE_OFFLINE_MODE", "1")
     # PyAirbyte's own progress is a live view on a terminal only; ours is printed the same way everywhere.
     os.environ.setdefault("NO_LIVE_PROGRESS", "1")
-    ab, DuckDBCache = _pyairbyte()
+    ab, cache_class = _pyairbyte()
+    progress = progress or Progress(out=out)
     executable = connector_executable()
-    print(f"Syncing every stream with {executable} into {db_path} ...", file=sys.stderr, flush=True)
-    source = ab.get_source(CONNECTOR, config=config, local_executable=executable, streams="*")
-    if progress is not None:
-        # PyAirbyte has no public hook for the connector's messages: count them where it inspects each one
-        # (`_peek_airbyte_message`, PyAirbyte 0.71, pinned by the `load` extra).
-        inspect = source._peek_airbyte_message
+    source = ab.get_source(CONNECTOR, config=config, local_executable=executable, streams=list(selected))
+    # PyAirbyte has no public hook for the connector's messages: count them, and keep its errors, where it inspects
+    # each one (`_peek_airbyte_message`, PyAirbyte 0.71, pinned by the `load` extra).
+    inspect = source._peek_airbyte_message
 
-        def count_and_inspect(message: Any, **kwargs: Any) -> None:
-            progress.see(message)
-            inspect(message, **kwargs)
+    def count_and_inspect(message: Any, **kwargs: Any) -> None:
+        progress.see(message)
+        inspect(message, **kwargs)
 
-        source._peek_airbyte_message = count_and_inspect
-    source.check()  # fails fast, with the connector's own message, on a wrong key or setting
-    with tempfile.TemporaryDirectory(prefix="pyairbyte-") as scratch:
-        cache = DuckDBCache(db_path=db_path, cache_dir=Path(scratch))
-        # Incremental where a stream supports it, rows merged on primary keys; or everything re-read, tables replaced.
-        result = source.read(cache=cache, force_full_refresh=full_refresh,
-                             write_strategy="replace" if full_refresh else "auto")
-        counts = {}
-        for stream in source.get_selected_streams():
-            table = result.cache.processor.get_sql_table_name(stream)
-            counts[table] = int(cache.run_sql_query(f'SELECT COUNT(*) AS n FROM "{table}"')[0]["n"])
-        cache.close()
-    return counts
+    source._peek_airbyte_message = count_and_inspect
+
+    def print_plan(status: Dict[str, str], rows: Dict[str, int], since: Dict[str, date]) -> None:
+        print(f"Reading with {executable} into {db_path}:", file=out)
+        print(plan_text(streams, selected, status, rows, since), file=out, flush=True)
+
+    try:
+        source.check()  # fails fast, with the connector's own message, on a wrong key or setting
+        return mirror(source, cache_class, db_path, streams, selected, full_refresh,
+                      int(config.get("lookback_window_days", 7)), print_plan)
+    except ab.exceptions.AirbyteConnectorCheckFailedError as failed:
+        raise LoadFailed(f"the connection check failed: {(failed.context or {}).get('failure_reason') or failed}") from None
+    except ab.exceptions.PyAirbyteError as failed:
+        reasons = [error for error in progress.errors if not error.startswith("During the sync, the following streams")]
+        raise LoadFailed("the sync failed: " + (" | ".join(reasons) or str(failed))) from None
 
 
-def summary(counts: Dict[str, int], db_path: Path, seconds: float) -> str:
-    """What was loaded, how long it took, where the file is, and what to do next."""
+def plan_text(streams: Dict[str, Stream], selected: Sequence[str], status: Dict[str, str], rows: Dict[str, int],
+              since: Dict[str, date]) -> str:
+    """What the run reads, each stream with its fate and what it costs in requests (roughly how many, from the rows
+    of the last load); then what it leaves as it is. (PyAirbyte's table names are the stream names, already snake_case.)"""
+    width = max(map(len, selected))
+    lines, total, unknown = [], 0, False
+    for name in selected:
+        how, estimate = streams[name].cost(rows, since.get(name))
+        total += estimate or 0
+        unknown |= estimate is None
+        about = how if estimate is None or streams[name].per == "request" else \
+            f"about {estimate:,} request{'s' * (estimate != 1)} ({how.replace('1 request per', '1 per', 1)})"
+        lines.append(f"  {name:<{width}}  {status[name]:<8}  {about}")
+    skip = ("customer_subscriptions costs one request per customer: add --exclude customer_subscriptions to skip it."
+            if "customer_subscriptions" in selected else "")
+    if unknown:
+        lines.append(f"Where no count is shown it depends on the account's size; the next run estimates it from this one. {skip}".strip())
+    else:
+        lines.append(f"About {total:,} requests: {math.ceil(total / 38)} s or more at ChartMogul's limit of 40 per second. {skip}".strip())
+    kept = [table for table, fate in status.items() if fate == "kept"]
+    if kept:
+        lines.append(f"Not selected, kept as they are: {', '.join(kept)}.")
+    return "\n".join(lines)
+
+
+# --- The summary ------------------------------------------------------------------------------------------------------
+def mrr_of_the_last_months(db_path: Path, months: int = 6) -> List[str]:
+    """The first query a user runs: MRR at the end of the latest buckets, in the account's currency."""
+    import duckdb
+
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        tables = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        if "mrr" not in tables:
+            return []
+        currency = con.execute("SELECT currency FROM account LIMIT 1").fetchone() if "account" in tables else None
+        query = f"SELECT date, mrr FROM mrr ORDER BY date DESC LIMIT {months}"
+        rows = con.execute(query).fetchall()
+    unit = currency[0] if currency else "account currency"
+    return [f"MRR of the last {len(rows)} buckets ({unit}; ChartMogul counts in cents):  {query}",
+            *(f"  {day}  {cents / 100:>14,.2f}" for day, cents in reversed(rows))]
+
+
+def summary(result: Result, db_path: Path, seconds: float) -> str:
+    """What the file holds now, how each table got there, how long it took, where the file is."""
     db = db_path.resolve()
-    width = max(map(len, counts), default=5)
+    width = max(map(len, result.rows), default=5)
     query = f"{sys.executable} -c \"import duckdb; print(duckdb.connect({str(db)!r}).sql('SELECT date, mrr FROM mrr ORDER BY date'))\""
+    by_status = {status: [t for t, s in result.status.items() if s == status] for status in ("replaced", "merged", "kept")}
     return "\n".join([
-        f"Loaded {sum(counts.values()):,} rows into {len(counts)} tables in {seconds:.1f} s.", "",
-        f"{'table':<{width}}  rows", *(f"{table:<{width}}  {rows}" for table, rows in counts.items()), "",
+        f"Loaded {sum(result.rows.values()):,} rows into {len(result.rows)} tables in {seconds:.1f} s.", "",
+        f"{'table':<{width}}  rows", *(f"{table:<{width}}  {rows}" for table, rows in result.rows.items()), "",
+        f"Replaced (read in full): {', '.join(by_status['replaced']) or 'none'}",
+        f"Merged on uuid (read incrementally): {', '.join(by_status['merged']) or 'none'}",
+        f"Kept from an earlier run (not selected): {', '.join(by_status['kept']) or 'none'}", "",
         f"DuckDB file: {db} ({db.stat().st_size / 1e6:.1f} MB)",
+        *mrr_of_the_last_months(db_path),
         f"Query it:    {query}",
-        "Update it:   run the same command again (activities incrementally); add --full-refresh to rebuild it.",
+        "Update it:   run the same command again (activities incrementally); add --full-refresh to read everything again.",
     ])
+
+
+# --- The demo: a simulated ChartMogul account on this machine -----------------------------------------------------------
+def run_demo(db_path: Path, selected: Sequence[str], streams: Dict[str, Stream], full_refresh: bool) -> Result:
+    """Serve a simulated account on a loopback port, in this process, and load it as a real one."""
+    from source_chartmogul.simulation import Dataset, SimulatedChartMogul
+
+    today = datetime.now(timezone.utc).date()
+    account = Dataset.generate(customers=DEMO_CUSTOMERS, activities=DEMO_ACTIVITIES, metric_days=DEMO_DAYS, end=today)
+    key = f"demo_{secrets.token_urlsafe(24)}"  # a throwaway key, which the simulation alone accepts
+    with SimulatedChartMogul(account, key, rate_limit=40, max_connections=20) as simulation:
+        config = {"api_key": key, "start_date": f"{today - timedelta(days=DEMO_DAYS)}T00:00:00Z", "interval": "month",
+                  "api_base_url": simulation.url}
+        print(f"Demo: a simulated ChartMogul account ({DEMO_CUSTOMERS} customers, {DEMO_ACTIVITIES:,} activities over "
+              f"{DEMO_DAYS // 365} years) served on {simulation.url}, with ChartMogul's limits (40 requests per second, 20 "
+              "connections). No API key and no network needed; nothing leaves this machine.", file=sys.stderr, flush=True)
+        return load(config, db_path, selected, streams, full_refresh)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog=COMMAND, description=__doc__.splitlines()[0])
-    parser.add_argument("--config", type=Path, required=True,
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--config", type=Path,
                         help="connector config JSON: api_key, start_date, interval (see the connector's documentation)")
-    parser.add_argument("--db", type=Path, default=Path("chartmogul.duckdb"), help="DuckDB file (default: %(default)s)")
-    parser.add_argument("--full-refresh", action="store_true", help="re-read every stream and replace the tables")
+    source.add_argument("--demo", action="store_true",
+                        help="load a simulated ChartMogul account served on this machine: no config, key or network")
+    parser.add_argument("--db", type=Path, help=f"DuckDB file (default: {DEFAULT_DB}; with --demo: {DEMO_DB})")
+    parser.add_argument("--streams", metavar="A,B,...", help="read only these streams (default: every stream)")
+    parser.add_argument("--exclude", metavar="A,B,...",
+                        help="do not read these streams, e.g. customer_subscriptions (one request per customer)")
+    parser.add_argument("--full-refresh", action="store_true", help="read every selected stream in full, activities included")
     args = parser.parse_args(argv)
 
-    try:
-        config = json.loads(args.config.read_text())
-    except (OSError, ValueError) as error:
-        raise SystemExit(f"Cannot read the config file {args.config}: {error}. It must be a JSON object with api_key, "
-                         "start_date and interval.") from None
+    streams = connector_streams()
+    selected = choose_streams(streams, args.streams, args.exclude)
+    db_path = args.db or (DEMO_DB if args.demo else DEFAULT_DB)
+    config = None
+    if not args.demo:
+        try:
+            config = json.loads(args.config.read_text())
+        except (OSError, ValueError) as error:
+            raise SystemExit(f"Cannot read the config file {args.config}: {error}. It must be a JSON object with "
+                             "api_key, start_date and interval.") from None
+    # Stopped by the system (SIGTERM) as by Ctrl-C: the scratch files go, the file stays as it was.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     started = time.monotonic()
-    counts = load(config, args.db, full_refresh=args.full_refresh, progress=Progress())
-    print(summary(counts, args.db, time.monotonic() - started))
+    try:
+        result = (run_demo(db_path, selected, streams, args.full_refresh) if args.demo
+                  else load(config, db_path, selected, streams, args.full_refresh))
+    except LoadFailed as failed:
+        print(f"{COMMAND}: {failed} {db_path} is unchanged.", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{COMMAND}: interrupted; {db_path} is unchanged.", file=sys.stderr)
+        return 130
+    print(summary(result, db_path, time.monotonic() - started))
     return 0
 
 

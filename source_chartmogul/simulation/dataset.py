@@ -4,7 +4,7 @@ import re
 import uuid as uuidlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Callable, Dict, Iterable, List, Literal, Mapping, Optional, Sequence, Union, overload
+from typing import Any, Callable, Dict, Iterable, List, Literal, Mapping, Optional, Sequence, Set, Union, overload
 
 # list: cursor-paginated; dated: cursor-paginated and filtered by start-date/end-date on `date`;
 # metrics: unpaginated, filtered by start-date/end-date (both required) and needing `interval`;
@@ -108,6 +108,21 @@ class Dataset:
 
     routes: Dict[str, Route] = field(default_factory=dict)
     streams: Dict[str, int] = field(default_factory=dict)
+    deleted: Set[str] = field(default_factory=set)  # uuids of the customers deleted since the account was made
+
+    def delete_customers(self, uuids: Iterable[str]) -> None:
+        """Delete customers, as a ChartMogul user can: the customers go, with their invoices and contacts, and their
+        subscriptions path answers 404 from then on. Other records that name them are left as they are. For an
+        account built up front (Dataset.generate(lazy=False), Dataset.from_records), whose routes hold lists;
+        `streams` keeps the counts of the account as it was made."""
+        gone = set(uuids)
+        for path, key in (("customers", "uuid"), ("invoices", "customer_uuid"), ("contacts", "customer_uuid")):
+            route = self.routes[path]
+            assert isinstance(route.records, list), "delete from an account built up front (lazy=False)"
+            route.records = [record for record in route.records if record[key] not in gone]
+        for uuid in gone:  # an account made from records has a route per customer
+            self.routes.pop(f"customers/{uuid}/subscriptions", None)
+        self.deleted |= gone  # in place: a generated account's subscriptions route answers 404 for these
 
     @classmethod
     def from_records(cls, records: Iterable[Mapping[str, Any]], endpoints: Mapping[str, "Endpoint"],
@@ -189,10 +204,12 @@ class Dataset:
             records = SyntheticRecords(sizes[stream], makers[stream], _DATA_SOURCES if stream in by_source else ())
             return records if lazy else list(records)
 
+        deleted: Set[str] = set()
+
         def subscriptions(match: "re.Match[str]") -> Optional[Route]:
             index = _customer_index(match[1], seed, customers)
-            if index is None:
-                return None  # not a customer of this account: 404, as ChartMogul answers
+            if index is None or match[1] in deleted:
+                return None  # not (or no longer) a customer of this account: 404, as ChartMogul answers
             return Route("list", SyntheticRecords(_subscription_count(index, seed),
                                                   lambda j: _synthetic_subscription(index, j, seed, at(index, customers))))
 
@@ -218,7 +235,7 @@ class Dataset:
                    "customer_subscriptions": sum(_subscription_count(i, seed) for i in range(customers)),
                    "invoice_line_items": sum(_line_item_count(i, seed) for i in range(sizes["invoices"])),
                    "invoice_transactions": sizes["invoices"]}  # one transaction per invoice
-        return cls(Routes(routes, {r"customers/(cus_[0-9a-f-]{36})/subscriptions": subscriptions}), streams)
+        return cls(Routes(routes, {r"customers/(cus_[0-9a-f-]{36})/subscriptions": subscriptions}), streams, deleted)
 
 
 # --- synthetic records: each one a pure function of its index, cheap enough to build on every request ------------
