@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import sys
+import tomllib
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -25,6 +26,7 @@ from unit_tests.builders import build_wheel
 
 COMMAND = "source-chartmogul-duckdb"
 OFFLINE_SITE = c.HERE / "offline_site"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _column(field: str) -> str:
@@ -177,14 +179,22 @@ def test_running_again_merges_on_primary_keys_and_full_refresh_rebuilds(first_lo
 
 
 def test_the_wheel_alone_with_its_load_extra_installs_a_command_that_loads_the_account(fake_chartmogul, offline_env, tmp_path):
-    """`pip install 'source-chartmogul[load]'` from the built wheel into a fresh virtualenv, then the one command."""
+    """`pip install 'airbyte-source-chartmogul[load]'` from the built wheel into a fresh virtualenv, at the locked
+    versions (constraints.txt), then the one command."""
     wheel, venv = build_wheel(tmp_path / "dist"), tmp_path / "venv"
+    assert wheel.name.startswith("airbyte_source_chartmogul-")
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     # This environment's pip installs into the new one: the wheel and what its `load` extra declares, nothing else.
     # (--no-compile: byte-compiling PyAirbyte's dependencies would add about a quarter to the install time.)
     install = subprocess.run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "-q",
-                              "--no-compile", f"{wheel}[load]"], capture_output=True, text=True, timeout=600)
+                              "--no-compile", "-c", str(ROOT / "constraints.txt"), f"{wheel}[load]"],
+                             capture_output=True, text=True, timeout=600)
     assert install.returncode == 0, install.stderr[-3000:]
+    installed = subprocess.run([str(venv / "bin" / "python"), "-c", "from importlib import metadata; "
+                                "print(metadata.version('airbyte-source-chartmogul'), metadata.version('airbyte'))"],
+                               capture_output=True, text=True, check=True).stdout.split()
+    locked = {p["name"]: p["version"] for p in tomllib.loads((ROOT / "poetry.lock").read_text())["package"]}
+    assert installed == ["2.0.0", locked["airbyte"]]
     db = tmp_path / "chartmogul.duckdb"
 
     done = _run_loader(["--config", str(c.SAMPLE_CONFIG), "--db", str(db)], command=venv / "bin" / COMMAND)

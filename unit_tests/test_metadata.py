@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any, Dict, List
 
@@ -20,7 +21,7 @@ from unit_tests.builders import config
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = yaml.safe_load((ROOT / "unit_tests" / "resource" / "metadata_schema" / "ConnectorMetadataDefinitionV0.yaml").read_text())
 METADATA = yaml.safe_load((ROOT / "metadata.yaml").read_text())
-PYPROJECT = (ROOT / "pyproject.toml").read_text()
+POETRY = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["poetry"]
 
 # The registry's 1.x connector (1.1.20, manifest-only): each stream's primary key and declared fields with their
 # JSON types (`string` unless noted; 1.x declared no `format`). From airbytehq/airbyte,
@@ -67,7 +68,7 @@ def _errors(metadata: Dict[str, Any]) -> List[str]:
 
 
 def _version() -> str:
-    return re.search(r'^version = "([^"]+)"', PYPROJECT, re.M).group(1)
+    return POETRY["version"]
 
 
 def test_schema_is_a_valid_draft_7_schema():
@@ -158,7 +159,7 @@ def test_breaking_change_of_the_version_names_exactly_the_1x_streams_that_change
 
 def test_base_image_runs_python_3_11_which_the_package_supports():
     base_image = METADATA["data"]["connectorBuildOptions"]["baseImage"]
-    requires_python = re.search(r'^requires-python = "([^"]+)"', PYPROJECT, re.M).group(1)
+    requires_python = POETRY["dependencies"]["python"]
 
     assert base_image.startswith("docker.io/airbyte/python-connector-base:4.0.2@sha256:")  # 4.0.x: Python 3.11
     assert "3.11" in SpecifierSet(requires_python)
@@ -186,9 +187,9 @@ def test_cdk_image_build_runs_the_console_script_that_pyproject_declares(tmp_pat
     assert done.returncode == 0, done.stdout + done.stderr
     build = next(args for args in map(json.loads, calls.read_text().splitlines()) if args[:2] == ["buildx", "build"])
     build_args = dict(build[i + 1].split("=", 1) for i, arg in enumerate(build) if arg == "--build-arg")
-    scripts = re.search(r"^\[project\.scripts\]\n((?:.+\n)+)", PYPROJECT, re.M).group(1)
+    scripts = POETRY["scripts"]
     assert build_args["BASE_IMAGE"] == METADATA["data"]["connectorBuildOptions"]["baseImage"]
-    assert f'{build_args["CONNECTOR_NAME"]} = "source_chartmogul.source:run"' in scripts
+    assert scripts[build_args["CONNECTOR_NAME"]] == "source_chartmogul.source:run"
     assert "io.airbyte.version=2.0.0" in build and "io.airbyte.name=airbyte/source-chartmogul" in build
     assert Path(build[-1]).resolve() == ROOT  # the build context: this checkout
 
