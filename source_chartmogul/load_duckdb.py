@@ -1,6 +1,6 @@
 """Load a ChartMogul account into a local DuckDB file with PyAirbyte: the `source-chartmogul-duckdb` command.
 
-    pip install 'source-chartmogul[load]'
+    pip install 'airbyte-source-chartmogul[load]'
     source-chartmogul-duckdb --config secrets/config.json --db chartmogul.duckdb
 
 PyAirbyte (the `load` extra) runs the `source-chartmogul` command installed with this package (spec, check,
@@ -26,7 +26,7 @@ from typing import Any, Callable, Dict, List, Optional, TextIO, Tuple
 
 CONNECTOR = "source-chartmogul"
 COMMAND = "source-chartmogul-duckdb"
-INSTALL_LOAD_EXTRA = "pip install 'source-chartmogul[load]'"
+INSTALL_LOAD_EXTRA = "pip install 'airbyte-source-chartmogul[load]'"
 
 
 def connector_executable() -> str:

@@ -68,7 +68,7 @@ def test_without_the_load_extra_the_command_says_how_to_install_it(monkeypatch, 
         load_duckdb.main(["--config", str(config), "--db", str(tmp_path / "chartmogul.duckdb")])
 
     assert str(exit.value) == ("source-chartmogul-duckdb needs PyAirbyte, which is not installed. Install the package "
-                               "with its `load` extra: pip install 'source-chartmogul[load]'")
+                               "with its `load` extra: pip install 'airbyte-source-chartmogul[load]'")
     assert not (tmp_path / "chartmogul.duckdb").exists()
 
 
