@@ -233,3 +233,14 @@ def test_spec_changes_that_break_1x_configs_are_declared_so_the_cdk_spec_check_w
         "`connectionSpecification.properties.api_key.minLength` was added, narrowing what a config may set",
     ]
     assert declared_breaking_changes(METADATA["data"], "1.1.20", METADATA["data"]["dockerImageTag"]) == ["2.0.0"]
+
+
+def test_suggested_streams_are_every_discovered_stream_but_customer_subscriptions():
+    """New connections preselect every stream except customer_subscriptions, whose one request per customer makes
+    it the bulk of a sync; it stays selectable. A stream added later must be added to the list too."""
+    suggested = METADATA["data"]["suggestedStreams"]["streams"]
+    discovered = set(_discovered())
+
+    assert "customer_subscriptions" in discovered
+    assert len(suggested) == len(set(suggested))
+    assert set(suggested) == discovered - {"customer_subscriptions"}
