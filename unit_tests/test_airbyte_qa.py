@@ -7,6 +7,7 @@ file checks: nothing here runs the connector.
 """
 
 import json
+import os
 import re
 import tomllib
 import xml.etree.ElementTree as ElementTree
@@ -363,12 +364,20 @@ IGNORED_FILES = ("*Test.java", "*.jar", "*.pyc", "*.gz", "*.svg", "expected_reco
 COMMENT_PREFIX = {".py": "#", ".yml": "#", ".yaml": "#", ".java": "//", ".md": "<!--"}
 
 
+def files_scanned(root: Path) -> List[Path]:
+    """Every file under root outside the ignored folders (not walked into at all) and not an ignored file."""
+    found = []
+    for folder, subfolders, files in os.walk(root):
+        subfolders[:] = sorted(name for name in subfolders if name not in IGNORED_FOLDERS)
+        found += [Path(folder) / name for name in sorted(files) if name not in IGNORED_FOLDERS  # as any path part
+                  and not any((Path(folder) / name).match(pattern) for pattern in IGNORED_FILES)]
+    return found
+
+
 def plain_http_lines(root: Path) -> List[str]:
     found = []
-    for path in sorted(root.rglob("*")):
+    for path in files_scanned(root):
         relative = path.relative_to(root)
-        if not path.is_file() or set(relative.parts) & IGNORED_FOLDERS or any(path.match(p) for p in IGNORED_FILES):
-            continue
         try:
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError:
@@ -384,6 +393,11 @@ def plain_http_lines(root: Path) -> List[str]:
 
 
 def test_connector_files_use_https_only():
+    scanned = {str(path.relative_to(ROOT)) for path in files_scanned(ROOT)}
+
+    assert {"metadata.yaml", "pyproject.toml", "source_chartmogul/manifest.yaml", "docs/chartmogul.md",
+            "benchmarks/sync_benchmark.py", "scripts/builder_manifest.py", "README.md"} <= scanned
+    assert not any(name.startswith(("unit_tests/", "integration_tests/", ".venv/")) for name in scanned)
     assert plain_http_lines(ROOT) == []
 
 

@@ -5,7 +5,6 @@ build runs the console script pyproject.toml declares."""
 import copy
 import json
 import os
-import re
 import subprocess
 import sys
 import tomllib
