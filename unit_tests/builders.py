@@ -162,10 +162,11 @@ def mock_cursor_pages(http_mocker: Any, endpoint: str, pages: List[List[dict]], 
 
 
 def build_wheel(folder: Path) -> Path:
-    """Build this checkout's wheel into `folder` (no network: the dev extra brings hatchling) and return its path."""
+    """Build this checkout's wheel into `folder` (no network: the dev extra brings the build backend, poetry-core) and
+    return its path: airbyte_source_chartmogul-<version>-py3-none-any.whl, named after the PyPI distribution."""
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(folder), str(ROOT)],
                    check=True, capture_output=True)
-    return next(folder.glob("source_chartmogul-*.whl"))
+    return next(folder.glob("airbyte_source_chartmogul-*.whl"))
 
 
 def assert_reads_three_pages_once(http_mocker: Any, stream: str, record: Mapping[str, Any], key: str = "uuid") -> None:

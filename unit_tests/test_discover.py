@@ -9,8 +9,8 @@ DOCS = Path(__file__).resolve().parents[1] / "docs" / "chartmogul.md"
 
 
 def _documented_streams() -> dict:
-    """Stream → primary key, from the 'Supported streams' table of docs/chartmogul.md."""
-    section = DOCS.read_text().split("## Supported streams", 1)[1].split("\n## ", 1)[0]
+    """Stream → primary key, from the 'Supported Streams' table of docs/chartmogul.md."""
+    section = DOCS.read_text().split("## Supported Streams", 1)[1].split("\n## ", 1)[0]
     rows = [line.split("|")[1:-1] for line in section.splitlines() if line.startswith("| ")]
     header = [cell.strip() for cell in rows[0]]
     stream_col, pk_col = header.index("Stream"), header.index("Primary key")

@@ -1,12 +1,15 @@
-"""The `source-chartmogul-duckdb` command without PyAirbyte running: its progress lines, its message when the `load`
-extra is missing, and its config errors. integration_tests/test_pyairbyte_duckdb.py runs it for real."""
+"""The `source-chartmogul-duckdb` command without PyAirbyte running: its options, the streams it offers and what each
+costs, the plan and summary it prints, its progress lines, its message when the `load` extra is missing, and its
+config errors. integration_tests/test_pyairbyte_duckdb.py runs it for real against the simulated ChartMogul."""
 
 import io
 import json
 import sys
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from airbyte_cdk.models import (
+    AirbyteErrorTraceMessage,
     AirbyteMessage,
     AirbyteRecordMessage,
     AirbyteStreamStatus,
@@ -18,7 +21,11 @@ from airbyte_cdk.models import (
 )
 
 from source_chartmogul import load_duckdb
-from unit_tests.builders import config as connector_config
+from unit_tests.builders import config as connector_config, run_cli
+
+
+def discovered_catalog():
+    return run_cli("discover", connector_config()).catalog.catalog.streams
 
 
 def _record(stream: str) -> AirbyteMessage:
@@ -37,6 +44,20 @@ class _Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+def _error(message: str) -> AirbyteMessage:
+    trace = AirbyteTraceMessage(type=TraceType.ERROR, emitted_at=0, error=AirbyteErrorTraceMessage(message=message))
+    return AirbyteMessage(type=Type.TRACE, trace=trace)
+
+
+def test_progress_keeps_each_error_the_connector_reports_once():
+    progress = load_duckdb.Progress(out=io.StringIO())
+
+    for message in ["ChartMogul rejected the API key (401: ...)", "ChartMogul rejected the API key (401: ...)", "Another"]:
+        progress.see(_error(message))
+
+    assert progress.errors == ["ChartMogul rejected the API key (401: ...)", "Another"]
 
 
 def test_progress_prints_the_records_so_far_per_stream_when_a_stream_completes_and_every_few_seconds():
@@ -68,7 +89,7 @@ def test_without_the_load_extra_the_command_says_how_to_install_it(monkeypatch, 
         load_duckdb.main(["--config", str(config), "--db", str(tmp_path / "chartmogul.duckdb")])
 
     assert str(exit.value) == ("source-chartmogul-duckdb needs PyAirbyte, which is not installed. Install the package "
-                               "with its `load` extra: pip install 'source-chartmogul[load]'")
+                               "with its `load` extra: pip install 'airbyte-source-chartmogul[load]'")
     assert not (tmp_path / "chartmogul.duckdb").exists()
 
 
@@ -80,7 +101,125 @@ def test_help_needs_no_pyairbyte(monkeypatch, capsys):
 
     assert exit.value.code == 0
     usage = " ".join(capsys.readouterr().out.split("\n\n")[0].split())
-    assert usage == "usage: source-chartmogul-duckdb [-h] --config CONFIG [--db DB] [--full-refresh]"
+    assert usage == ("usage: source-chartmogul-duckdb [-h] (--config CONFIG | --demo) [--db DB] [--streams A,B,...] "
+                     "[--exclude A,B,...] [--full-refresh]")
+
+
+def test_without_a_config_or_the_demo_the_command_says_it_needs_one_of_them(capsys):
+    with pytest.raises(SystemExit) as exit:
+        load_duckdb.main(["--db", "chartmogul.duckdb"])
+
+    assert exit.value.code == 2
+    assert "error: one of the arguments --config --demo is required" in capsys.readouterr().err
+
+
+STREAMS = load_duckdb.connector_streams()
+
+
+def test_the_command_offers_the_connector_s_streams_in_its_order_each_with_what_a_request_reads():
+    assert list(STREAMS) == [s.name for s in discovered_catalog()]
+    assert {name: (s.per, s.of, s.cursor) for name, s in STREAMS.items() if s.per != "page" or s.of != name} == {
+        "customer_count": ("request", "", ""), "metrics": ("request", "", ""), "mrr": ("request", "", ""),
+        "data_sources": ("request", "", ""), "account": ("request", "", ""),
+        "invoice_line_items": ("page", "invoices", ""), "invoice_transactions": ("page", "invoices", ""),
+        "activities": ("window", "activities", "date"), "customer_subscriptions": ("customer", "customers", ""),
+    }
+    assert [name for name, s in STREAMS.items() if s.incremental] == ["activities"]
+
+
+@pytest.mark.parametrize("stream, rows, since, expected", [
+    ("customers", {}, None, ("1 request per 200 customers", None)),
+    ("customers", {"customers": 401}, None, ("1 request per 200 customers", 3)),
+    ("customer_subscriptions", {"customers": 20_000}, None, ("1 request per customer, and the customers list", 20_100)),
+    ("invoice_transactions", {"invoices": 40_000}, None, ("1 request per 200 invoices, the invoices' pages read again", 200)),
+    ("mrr", {}, None, ("1 request", 1)),
+    ("activities", {"activities": 9_000}, None, ("1 request per 200 activities in each 10-day window since the start date", None)),
+])
+def test_a_stream_s_cost_is_known_from_the_rows_of_the_last_load(stream, rows, since, expected):
+    assert STREAMS[stream].cost(rows, since) == expected
+
+
+def test_an_incremental_read_costs_at_least_a_request_per_10_day_window_since_where_it_starts():
+    since = datetime.now(timezone.utc).date() - timedelta(days=25)
+
+    assert STREAMS["activities"].cost({}, since) == (f"1 request per 200 activities in each 10-day window since {since}", 3)
+
+
+@pytest.mark.parametrize("only, exclude, message", [
+    ("customers,custmers", None, "--streams names a stream the connector does not have: custmers."),
+    (None, "subscriptions,notes,account_x", "--exclude names streams the connector does not have: subscriptions, account_x."),
+    ("notes", "notes", "no stream left to read."),
+])
+def test_a_stream_the_connector_does_not_have_stops_the_command_listing_the_valid_names(only, exclude, message):
+    with pytest.raises(SystemExit) as exit:
+        load_duckdb.choose_streams(STREAMS, only, exclude)
+
+    assert str(exit.value) == f"source-chartmogul-duckdb: {message} Valid names: {', '.join(STREAMS)}."
+
+
+def test_chosen_streams_come_in_the_connector_s_order_less_the_excluded_ones():
+    assert load_duckdb.choose_streams(STREAMS, " notes, customers ,activities", "activities") == ["customers", "notes"]
+    assert load_duckdb.choose_streams(STREAMS, None, "customer_subscriptions") == list(STREAMS)[:-1]
+    assert load_duckdb.choose_streams(STREAMS, None, None) == list(STREAMS)
+
+
+def test_an_unknown_stream_stops_the_command_before_anything_is_started(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "airbyte", None)  # PyAirbyte is never reached
+    with pytest.raises(SystemExit) as exit:
+        load_duckdb.main(["--demo", "--db", str(tmp_path / "demo.duckdb"), "--streams", "customers,invoice_items"])
+
+    assert "--streams names a stream the connector does not have: invoice_items." in str(exit.value)
+    assert not (tmp_path / "demo.duckdb").exists()
+
+
+def test_the_plan_of_a_first_load_names_each_stream_with_its_cost():
+    selected = ["customers", "mrr", "activities", "customer_subscriptions"]
+    status = dict.fromkeys(selected, "replaced")
+
+    assert load_duckdb.plan_text(STREAMS, selected, status, {}, {}).splitlines() == [
+        "  customers               replaced  1 request per 200 customers",
+        "  mrr                     replaced  1 request",
+        "  activities              replaced  1 request per 200 activities in each 10-day window since the start date",
+        "  customer_subscriptions  replaced  1 request per customer, and the customers list",
+        "Where no count is shown it depends on the account's size; the next run estimates it from this one. "
+        "customer_subscriptions costs one request per customer: add --exclude customer_subscriptions to skip it.",
+    ]
+
+
+def test_the_plan_of_a_later_load_counts_the_requests_from_the_last_load_and_names_the_kept_tables():
+    selected = ["customers", "mrr", "activities"]
+    status = {"customers": "replaced", "mrr": "replaced", "activities": "merged", "notes": "kept", "customer_subscriptions": "kept"}
+    since = datetime.now(timezone.utc).date() - timedelta(days=7)
+
+    assert load_duckdb.plan_text(STREAMS, selected, status, {"customers": 20_000, "notes": 12}, {"activities": since}).splitlines() == [
+        "  customers   replaced  about 100 requests (1 per 200 customers)",
+        "  mrr         replaced  1 request",
+        f"  activities  merged    about 1 request (1 per 200 activities in each 10-day window since {since})",
+        "About 102 requests: 3 s or more at ChartMogul's limit of 40 per second.",
+        "Not selected, kept as they are: notes, customer_subscriptions.",
+    ]
+
+
+def test_the_summary_gives_each_table_its_rows_and_fate_the_file_and_the_mrr_of_the_last_months(tmp_path):
+    import duckdb
+
+    db = tmp_path / "chartmogul.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("CREATE TABLE mrr (date DATE, mrr BIGINT)")
+        con.execute("INSERT INTO mrr VALUES ('2026-09-30', 1200050), ('2026-10-31', 1250000), ('2026-11-30', 99)")
+        con.execute("CREATE TABLE account (name VARCHAR, currency VARCHAR)")
+        con.execute("INSERT INTO account VALUES ('Rockets', 'EUR')")
+    result = load_duckdb.Result(rows={"mrr": 3, "account": 1, "notes": 12},
+                                status={"mrr": "replaced", "account": "replaced", "notes": "kept"})
+
+    text = load_duckdb.summary(result, db, 12.34).splitlines()
+
+    assert text[:6] == ["Loaded 16 rows into 3 tables in 12.3 s.", "", "table    rows", "mrr      3", "account  1", "notes    12"]
+    assert text[7:10] == ["Replaced (read in full): mrr, account", "Merged on uuid (read incrementally): none",
+                          "Kept from an earlier run (not selected): notes"]
+    assert text[11].startswith(f"DuckDB file: {db.resolve()} (")
+    assert text[12:16] == ["MRR of the last 3 buckets (EUR; ChartMogul counts in cents):  SELECT date, mrr FROM mrr ORDER BY date DESC LIMIT 6",
+                           "  2026-09-30       12,000.50", "  2026-10-31       12,500.00", "  2026-11-30            0.99"]
 
 
 @pytest.mark.parametrize("content, reason", [(None, "No such file or directory"), ("{api_key: 1}", "Expecting property name")])

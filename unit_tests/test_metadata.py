@@ -1,26 +1,27 @@
-"""metadata.yaml is valid Airbyte connector metadata, declares 2.0.0's breaking change for 1.x users, and pins a base
-image whose build runs the console script pyproject.toml declares."""
+"""metadata.yaml is valid Airbyte connector metadata (by Airbyte's own typed models, the `airbyte-connector-models`
+package its metadata validator uses), declares 2.0.0's breaking change for 1.x users, and pins a base image whose
+build runs the console script pyproject.toml declares."""
 
 import copy
 import json
 import os
-import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any, Dict, List
 
-import jsonschema
 import pytest
 import yaml
+from airbyte_connector_models.metadata.v0.connector_metadata_definition_v0 import ConnectorMetadataDefinitionV0
 from packaging.specifiers import SpecifierSet
+from pydantic import ValidationError
 
 from unit_tests.builders import config
 
 ROOT = Path(__file__).resolve().parents[1]
-SCHEMA = yaml.safe_load((ROOT / "unit_tests" / "resource" / "metadata_schema" / "ConnectorMetadataDefinitionV0.yaml").read_text())
 METADATA = yaml.safe_load((ROOT / "metadata.yaml").read_text())
-PYPROJECT = (ROOT / "pyproject.toml").read_text()
+POETRY = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["poetry"]
 
 # The registry's 1.x connector (1.1.20, manifest-only): each stream's primary key and declared fields with their
 # JSON types (`string` unless noted; 1.x declared no `format`). From airbytehq/airbyte,
@@ -62,20 +63,35 @@ SPEC_1X = {
 
 
 def _errors(metadata: Dict[str, Any]) -> List[str]:
-    validator = jsonschema.Draft7Validator(SCHEMA, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
-    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(metadata)]
+    """What Airbyte's metadata model rejects, one `path: message` per error (empty when valid)."""
+    try:
+        ConnectorMetadataDefinitionV0.model_validate(metadata)
+    except ValidationError as invalid:
+        return [f"{'/'.join(map(str, e['loc']))}: {e['msg']}" for e in invalid.errors()]
+    return []
 
 
 def _version() -> str:
-    return re.search(r'^version = "([^"]+)"', PYPROJECT, re.M).group(1)
+    return POETRY["version"]
 
 
-def test_schema_is_a_valid_draft_7_schema():
-    jsonschema.Draft7Validator.check_schema(SCHEMA)
-
-
-def test_metadata_yaml_validates_against_the_connector_metadata_schema():
+def test_metadata_yaml_validates_against_airbyte_s_connector_metadata_model():
     assert _errors(METADATA) == []
+
+
+def test_the_model_reads_the_values_the_registry_publishes():
+    data = ConnectorMetadataDefinitionV0.model_validate(METADATA).data
+
+    assert (data.name, data.docker_image_tag, data.support_level.value, data.release_stage.value) == (
+        "ChartMogul", "2.0.0", "community", "beta")
+    assert (data.ab_internal.sl.value, data.ab_internal.ql.value) == (100, 300)
+    assert (data.remote_registries.pypi.enabled, data.remote_registries.pypi.package_name) == (True, "airbyte-source-chartmogul")
+    assert data.max_seconds_between_messages == 3600
+    assert data.supports_refreshes is False  # unset: a destination's capability
+    breaking = data.releases.breaking_changes
+    assert sorted(breaking) == ["1.0.0", "2.0.0"]
+    assert (str(breaking["2.0.0"].upgrade_deadline), breaking["2.0.0"].deadline_action.value) == ("2027-01-15", "disable")
+    assert (str(breaking["1.0.0"].upgrade_deadline), breaking["1.0.0"].scoped_impact) == ("2023-11-29", None)
 
 
 def _broken(change) -> Dict[str, Any]:
@@ -96,23 +112,25 @@ def _at(data, *path):
 @pytest.mark.parametrize(
     "change, error",
     [
-        pytest.param(lambda d: d.pop("dockerImageTag"), "data: 'dockerImageTag' is a required property", id="required field missing"),
-        pytest.param(lambda d: d.update(dockerImagetag="2.0.0"), "data: Additional properties are not allowed ('dockerImagetag' was unexpected)", id="misspelt key"),
-        pytest.param(lambda d: d.update(connectorType="src"), "data/connectorType: 'src' is not one of ['destination', 'source']", id="unknown connector type"),
-        pytest.param(lambda d: d.update(definitionId="chartmogul"), "data/definitionId: 'chartmogul' does not match", id="definition id not a uuid"),
-        pytest.param(lambda d: d["allowedHosts"].update(hosts="api.chartmogul.com"), "data/allowedHosts/hosts: 'api.chartmogul.com' is not of type 'array'", id="allowed hosts not a list"),
-        pytest.param(lambda d: d["allowedHosts"].update(hosts=[443]), "data/allowedHosts/hosts/0: 443 is not of type 'string'", id="allowed host not a string"),
-        pytest.param(lambda d: d["connectorBuildOptions"].update(baseImage="docker.io/airbyte/python-connector-base:4.0.2"), "data/connectorBuildOptions/baseImage: 'docker.io/airbyte/python-connector-base:4.0.2' does not match", id="base image without digest"),
-        pytest.param(lambda d: d["releases"].update(breakingChanges={"2.0": _at(d, *BREAKING)}), "data/releases/breakingChanges: '2.0' does not match any of the regexes", id="version key not x.y.z"),
-        pytest.param(lambda d: d["releases"].update(breakingChanges={}), "data/releases/breakingChanges: {} should be non-empty", id="no breaking change"),
-        pytest.param(lambda d: d["releases"].pop("breakingChanges"), "data/releases: 'breakingChanges' is a required property", id="releases without breaking changes"),
-        pytest.param(lambda d: _at(d, *BREAKING).pop("message"), "data/releases/breakingChanges/2.0.0: 'message' is a required property", id="no message"),
-        pytest.param(lambda d: _at(d, *BREAKING).pop("upgradeDeadline"), "data/releases/breakingChanges/2.0.0: 'upgradeDeadline' is a required property", id="no deadline"),
-        pytest.param(lambda d: _at(d, *BREAKING).update(upgradeDeadline="mid January"), "data/releases/breakingChanges/2.0.0/upgradeDeadline: 'mid January' is not a 'date'", id="deadline not a date"),
-        pytest.param(lambda d: _at(d, *BREAKING).update(upgradeDeadline=yaml.safe_load("2027-01-15")), "data/releases/breakingChanges/2.0.0/upgradeDeadline: datetime.date(2027, 1, 15) is not of type 'string'", id="deadline unquoted in YAML"),
-        pytest.param(lambda d: _at(d, *BREAKING, "scopedImpact", 0).update(scopeType="field"), "data/releases/breakingChanges/2.0.0/scopedImpact/0/scopeType: 'stream' was expected", id="scope type not stream"),
-        pytest.param(lambda d: _at(d, *BREAKING, "scopedImpact", 0).update(impactedScopes=[]), "data/releases/breakingChanges/2.0.0/scopedImpact/0/impactedScopes: [] should be non-empty", id="no impacted stream"),
-        pytest.param(lambda d: _at(d, *BREAKING).update(scopedImpact=[]), "data/releases/breakingChanges/2.0.0/scopedImpact: [] should be non-empty", id="empty scoped impact"),
+        pytest.param(lambda d: d.pop("dockerImageTag"), "data/dockerImageTag: Field required", id="required field missing"),
+        pytest.param(lambda d: d.update(dockerImagetag="2.0.0"), "data/dockerImagetag: Extra inputs are not permitted", id="misspelt key"),
+        pytest.param(lambda d: d.update(connectorType="src"), "data/connectorType: Input should be 'destination' or 'source'", id="unknown connector type"),
+        pytest.param(lambda d: d.update(definitionId="chartmogul"), "data/definitionId: Input should be a valid UUID", id="definition id not a uuid"),
+        pytest.param(lambda d: d["allowedHosts"].update(hosts="api.chartmogul.com"), "data/allowedHosts/hosts: Input should be a valid list", id="allowed hosts not a list"),
+        pytest.param(lambda d: d["allowedHosts"].update(hosts=[443]), "data/allowedHosts/hosts/0: Input should be a valid string", id="allowed host not a string"),
+        pytest.param(lambda d: d.update(supportLevel="gold"), "data/supportLevel: Input should be 'community', 'certified' or 'archived'", id="unknown support level"),
+        pytest.param(lambda d: d.update(releaseStage="ga"), "data/releaseStage: Input should be 'alpha', 'beta', 'generally_available' or 'custom'", id="unknown release stage"),
+        pytest.param(lambda d: d["ab_internal"].update(sl=250), "data/ab_internal/sl: Input should be 0, 100, 200 or 300", id="internal support level off the scale"),
+        pytest.param(lambda d: d.update(maxSecondsBetweenMessages="an hour"), "data/maxSecondsBetweenMessages: Input should be a valid integer", id="max seconds not a number"),
+        pytest.param(lambda d: d["suggestedStreams"].update(streams="customers"), "data/suggestedStreams/streams: Input should be a valid list", id="suggested streams not a list"),
+        pytest.param(lambda d: d["remoteRegistries"]["pypi"].pop("packageName"), "data/remoteRegistries/pypi/packageName: Field required", id="pypi without package name"),
+        pytest.param(lambda d: _at(d, *BREAKING).pop("message"), "data/releases/breakingChanges/2.0.0/message: Field required", id="no message"),
+        pytest.param(lambda d: _at(d, *BREAKING).pop("upgradeDeadline"), "data/releases/breakingChanges/2.0.0/upgradeDeadline: Field required", id="no deadline"),
+        pytest.param(lambda d: _at(d, *BREAKING).update(upgradeDeadline="mid January"), "data/releases/breakingChanges/2.0.0/upgradeDeadline: Input should be a valid date", id="deadline not a date"),
+        pytest.param(lambda d: _at(d, *BREAKING).update(deadlineAction="pause"), "data/releases/breakingChanges/2.0.0/deadlineAction: Input should be 'auto_upgrade' or 'disable'", id="unknown deadline action"),
+        pytest.param(lambda d: _at(d, *BREAKING, "scopedImpact", 0).update(scopeType="field"), "data/releases/breakingChanges/2.0.0/scopedImpact/0/scopeType: Input should be 'stream'", id="scope type not stream"),
+        pytest.param(lambda d: _at(d, *BREAKING, "scopedImpact", 0).update(impactedScopes=[]), "data/releases/breakingChanges/2.0.0/scopedImpact/0/impactedScopes: List should have at least 1 item", id="no impacted stream"),
+        pytest.param(lambda d: _at(d, *BREAKING).update(scopedImpact=[]), "data/releases/breakingChanges/2.0.0/scopedImpact: List should have at least 1 item", id="empty scoped impact"),
     ],
 )
 def test_broken_metadata_fails_validation_naming_the_field(change, error):
@@ -158,7 +176,7 @@ def test_breaking_change_of_the_version_names_exactly_the_1x_streams_that_change
 
 def test_base_image_runs_python_3_11_which_the_package_supports():
     base_image = METADATA["data"]["connectorBuildOptions"]["baseImage"]
-    requires_python = re.search(r'^requires-python = "([^"]+)"', PYPROJECT, re.M).group(1)
+    requires_python = POETRY["dependencies"]["python"]
 
     assert base_image.startswith("docker.io/airbyte/python-connector-base:4.0.2@sha256:")  # 4.0.x: Python 3.11
     assert "3.11" in SpecifierSet(requires_python)
@@ -186,9 +204,9 @@ def test_cdk_image_build_runs_the_console_script_that_pyproject_declares(tmp_pat
     assert done.returncode == 0, done.stdout + done.stderr
     build = next(args for args in map(json.loads, calls.read_text().splitlines()) if args[:2] == ["buildx", "build"])
     build_args = dict(build[i + 1].split("=", 1) for i, arg in enumerate(build) if arg == "--build-arg")
-    scripts = re.search(r"^\[project\.scripts\]\n((?:.+\n)+)", PYPROJECT, re.M).group(1)
+    scripts = POETRY["scripts"]
     assert build_args["BASE_IMAGE"] == METADATA["data"]["connectorBuildOptions"]["baseImage"]
-    assert f'{build_args["CONNECTOR_NAME"]} = "source_chartmogul.source:run"' in scripts
+    assert scripts[build_args["CONNECTOR_NAME"]] == "source_chartmogul.source:run"
     assert "io.airbyte.version=2.0.0" in build and "io.airbyte.name=airbyte/source-chartmogul" in build
     assert Path(build[-1]).resolve() == ROOT  # the build context: this checkout
 
@@ -214,3 +232,14 @@ def test_spec_changes_that_break_1x_configs_are_declared_so_the_cdk_spec_check_w
         "`connectionSpecification.properties.api_key.minLength` was added, narrowing what a config may set",
     ]
     assert declared_breaking_changes(METADATA["data"], "1.1.20", METADATA["data"]["dockerImageTag"]) == ["2.0.0"]
+
+
+def test_suggested_streams_are_every_discovered_stream_but_customer_subscriptions():
+    """New connections preselect every stream except customer_subscriptions, whose one request per customer makes
+    it the bulk of a sync; it stays selectable. A stream added later must be added to the list too."""
+    suggested = METADATA["data"]["suggestedStreams"]["streams"]
+    discovered = set(_discovered())
+
+    assert "customer_subscriptions" in discovered
+    assert len(suggested) == len(set(suggested))
+    assert set(suggested) == discovered - {"customer_subscriptions"}

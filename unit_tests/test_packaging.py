@@ -1,9 +1,11 @@
 """The built wheel carries the manifest and every schema, and the installed connector runs from them."""
 
+import configparser
 import json
 import os
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -44,11 +46,19 @@ def test_wheel_contains_manifest_and_every_schema(installed_wheel):
     assert sorted(n.split("/")[-1] for n in names if n.startswith("source_chartmogul/schemas/")) == SCHEMAS
 
 
-def test_wheel_declares_the_console_scripts(installed_wheel):
-    entry_points = next(n for n in zipfile.ZipFile(installed_wheel).namelist() if n.endswith("entry_points.txt"))
-    text = zipfile.ZipFile(installed_wheel).read(entry_points).decode()
-    assert "source-chartmogul = source_chartmogul.source:run" in text
-    assert "source-chartmogul-duckdb = source_chartmogul.load_duckdb:main" in text
+def test_wheel_is_the_pypi_distribution_and_declares_the_console_scripts(installed_wheel):
+    assert installed_wheel.name == "airbyte_source_chartmogul-2.0.0-py3-none-any.whl"
+    wheel = zipfile.ZipFile(installed_wheel)
+    entry_points = configparser.ConfigParser()
+    entry_points.read_string(wheel.read("airbyte_source_chartmogul-2.0.0.dist-info/entry_points.txt").decode())
+    assert dict(entry_points["console_scripts"]) == {
+        "source-chartmogul": "source_chartmogul.source:run",
+        "source-chartmogul-duckdb": "source_chartmogul.load_duckdb:main",
+    }
+    metadata = wheel.read("airbyte_source_chartmogul-2.0.0.dist-info/METADATA").decode()
+    assert "\nName: airbyte-source-chartmogul\nVersion: 2.0.0\n" in metadata
+    assert "\nLicense: MIT\n" in metadata and "\nRequires-Python: >=3.10,<3.14\n" in metadata
+    assert "\nRequires-Dist: airbyte-cdk (>=7.39.1,<8)\n" in metadata
 
 
 def test_installed_wheel_discovers_every_stream_with_its_packaged_schema(installed_wheel):
@@ -64,7 +74,7 @@ def test_installed_wheel_discovers_every_stream_with_its_packaged_schema(install
 def test_package_version_docker_tag_and_latest_changelog_row_agree():
     import re
 
-    version = re.search(r'^version = "([^"]+)"', (ROOT / "pyproject.toml").read_text(), re.M).group(1)
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["poetry"]["version"]
     metadata = yaml.safe_load((ROOT / "metadata.yaml").read_text())["data"]
     changelog = (ROOT / "docs" / "chartmogul.md").read_text().split("## Changelog", 1)[1]
     latest_row = next(line for line in changelog.splitlines() if re.match(r"\| \d+\.\d+\.\d+ \|", line))

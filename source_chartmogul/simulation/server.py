@@ -66,10 +66,10 @@ class SimulatedChartMogul:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return f"http://127.0.0.1:{self._server.server_address[1]}"  # ignore-https-check: a loopback server, by design
 
     def __enter__(self) -> "SimulatedChartMogul":
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-chartmogul", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="simulated-chartmogul", daemon=True)
         self._thread.start()
         return self
 
