@@ -20,7 +20,7 @@ sources that customers, invoices, subscription events and contacts are spread ov
 interval=day over the whole history.
 
 Runs, each in a fresh Python process (so peak RSS is that run's alone), with the fake ChartMogul
-(`unit_tests/fake_chartmogul`, a threaded HTTP server on 127.0.0.1) in a child process of the run, so serving JSON
+(`source_chartmogul.simulation`, a threaded HTTP server on 127.0.0.1) in a child process of the run, so serving JSON
 does not compete with the connector for the interpreter lock. The connector runs through
 `source_chartmogul.source.run(["read", ...])` (what the `source-chartmogul` console script calls), its requests to
 https://api.chartmogul.com redirected to the fake; its stdout goes to a sink that counts records per stream.
@@ -331,7 +331,7 @@ def run_connector(spec: dict) -> dict:
         missing = sorted(set(spec["streams"]) - set(fake.streams))
         if missing:
             raise SystemExit(f"the fake has no synthetic records for stream(s) {missing}: add a generator for each to "
-                             "Dataset.generate (unit_tests/fake_chartmogul/dataset.py) and its count to `streams`")
+                             "Dataset.generate (source_chartmogul/simulation/dataset.py) and its count to `streams`")
         work = _prepared_dir(spec.get("manifest"), spec.get("drop_budget", False), account, spec["streams"])
         os.chdir(work)
         sink, real_stdout = _CountingSink(), sys.__stdout__

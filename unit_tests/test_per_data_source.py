@@ -6,7 +6,7 @@ data source, so the connector reads GET /v1/data_sources and then one chain per 
 tests read a several-page account spread over three data sources from the offline fake (which filters by
 `data_source_uuid` as ChartMogul does) and check what arrives and what was asked for.
 Customers stay one chain: a customer merged from two data sources is listed under each of them
-(test_fake_chartmogul.py), so per-data-source chains would emit it twice.
+(test_simulation.py), so per-data-source chains would emit it twice.
 """
 
 import collections
