@@ -162,24 +162,50 @@ first_request_cpu = []
 
 
 @contextlib.contextmanager
-def _sent_times():
-    """Record when the connector hands each request to the transport (after the api_budget let it through), and the
-    process's CPU time at the first one (what start-up cost: imports aside, building the source and its streams)."""
-    import requests
+def _request_log():
+    """Record every request the connector hands to the transport (after the api_budget let it through): which stream
+    sent it (the CDK's HTTP client of that stream), when, and when its answer arrived; and the process's CPU time at
+    the first one (what start-up cost: imports aside, building the source and its streams). A parent stream's request
+    made for a child's partitions (data_sources for invoices, customers for customer_subscriptions) counts as the
+    parent's."""
+    import threading
 
-    times, original = [], requests.adapters.HTTPAdapter.send
+    import requests
+    from airbyte_cdk.sources.streams.http.http_client import HttpClient
+
+    log, sending = [], threading.local()
+    original_send, original_client_send = requests.adapters.HTTPAdapter.send, HttpClient._send
+
+    def client_send(client, *args, **kwargs):  # type: ignore[no-untyped-def]
+        sending.stream = client._name
+        return original_client_send(client, *args, **kwargs)
 
     def send(adapter, request, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if not times:
+        if not log:
             first_request_cpu.append(cpu_time())
-        times.append(time.monotonic())
-        return original(adapter, request, *args, **kwargs)
+        entry = [getattr(sending, "stream", "?"), time.monotonic(), None]
+        log.append(entry)
+        try:
+            return original_send(adapter, request, *args, **kwargs)
+        finally:
+            entry[2] = time.monotonic()
 
-    requests.adapters.HTTPAdapter.send = send
+    requests.adapters.HTTPAdapter.send, HttpClient._send = send, client_send
     try:
-        yield times
+        yield log
     finally:
-        requests.adapters.HTTPAdapter.send = original
+        requests.adapters.HTTPAdapter.send, HttpClient._send = original_send, original_client_send
+
+
+def _timeline(log: list, started: float) -> dict:
+    """Per stream: requests sent, when the first and the last were sent and when the last answer came, from the start."""
+    streams: dict = {}
+    for stream, sent, answered in log:
+        entry = streams.setdefault(stream, {"requests": 0, "first_sent": sent - started, "last_sent": 0.0, "last_answer": 0.0})
+        entry["requests"] += 1
+        entry["last_sent"] = max(entry["last_sent"], sent - started)
+        entry["last_answer"] = max(entry["last_answer"], (answered or sent) - started)
+    return streams
 
 
 def config(account: dict) -> dict:
@@ -201,7 +227,8 @@ def manifest_text(manifest: "str | None", drop_budget: bool = False) -> str:
 
 def discovered_streams(manifest: "str | None", account: dict) -> dict:
     """The streams `discover` returns for the manifest in use, each with how it lists its records: "single" (one
-    unpaginated request), "per customer" (a path per customer) or "list" (cursor-paginated)."""
+    unpaginated request), "per customer" (a path per customer), "list" (cursor-paginated) or "expanded from <list>"
+    (records nested in another list's records, read from that list's pages: invoice line items and transactions)."""
     import logging
 
     import yaml
@@ -220,7 +247,11 @@ def discovered_streams(manifest: "str | None", account: dict) -> dict:
         retriever = stream.get("retriever", {})
         if retriever.get("paginator", {}).get("type", "NoPagination") == "NoPagination":
             return "single"
-        return "per customer" if "stream_partition" in json.dumps(retriever.get("requester", {})) else "list"
+        if "stream_partition" in json.dumps(retriever.get("requester", {})):
+            return "per customer"
+        if retriever.get("record_selector", {}).get("extractor", {}).get("record_expander"):
+            return "expanded from " + stream["$parameters"]["endpoint"]  # the pages of the list they are nested in
+        return "list"
 
     return {name: kind(resolved[name]) if name in resolved else "list" for name in names}
 
@@ -298,9 +329,10 @@ def cpu_time() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _replay(url: str, requests_made: list) -> dict:
-    """The plain loop: the connector's own requests again, one after the other, with requests + json. Apart, on the
-    same pages, what the CDK's DpathExtractor costs to find the page's list (`dpath.get`, which walks every value)."""
+def _replay(url: str, requests_made: list, nested: "str | None" = None) -> dict:
+    """The plain loop: the connector's own requests again, one after the other, with requests + json, each record (or,
+    for a stream expanded from a list, each item of its `nested` list) written as a JSON line. Apart, on the same
+    pages, what the CDK's DpathExtractor costs to find the page's list (`dpath.get`, which walks every value)."""
     import dpath
     import requests
 
@@ -310,7 +342,10 @@ def _replay(url: str, requests_made: list) -> dict:
     for path, query in requests_made:
         body = session.get(f"{url}{path}", params=query).json()
         key = next((key for key, value in body.items() if isinstance(value, list)), None)
-        for record in body[key] if key is not None else [body]:
+        records = body[key] if key is not None else [body]
+        if nested and path.endswith(f"/{key}"):
+            records = [item for record in records for item in record[nested]]
+        for record in records:
             written[0] += len(json.dumps(record))
             count += 1
         if key is not None:
@@ -340,7 +375,7 @@ def run_connector(spec: dict) -> dict:
         profile = None
         try:
             started, cpu_started = time.perf_counter(), cpu_time()
-            with redirect_chartmogul(fake.url), _sent_times() as sent:
+            with redirect_chartmogul(fake.url), _request_log() as sent:
                 if spec.get("profile"):
                     profile = _profiled(lambda: run(args))
                 else:
@@ -352,10 +387,11 @@ def run_connector(spec: dict) -> dict:
         os.chdir(ROOT)
         shutil.rmtree(work, ignore_errors=True)  # the run's config, catalog and manifest copy
         server = fake.stats()
-        plain = _replay(fake.url, server.pop("replay")) if spec.get("plain") else None
+        plain = _replay(fake.url, server.pop("replay"), spec.get("nested")) if spec.get("plain") else None
     result = {"wall_s": wall, "cpu_s": cpu, "startup_cpu_s": first_request_cpu[0] - cpu_started, "records": dict(sink.records), "states": sink.states,
-              "expected": {s: fake.streams[s] for s in spec["streams"]}, "errors": sink.errors,
-              "client_max_per_second": _busiest_second(sent), "peak_rss_mb": peak_rss, "server": server, "plain": plain}
+              "expected": {s: fake.streams[s] for s in spec["streams"]}, "held": dict(fake.streams), "errors": sink.errors,
+              "client_max_per_second": _busiest_second([t for _, t, _ in sent]), "peak_rss_mb": peak_rss, "server": server,
+              "plain": plain, "timeline": _timeline(sent, sent[0][1] if sent else started)}
     if profile is not None:
         result["hotspots"] = _hotspots(profile)
     return result
@@ -386,16 +422,18 @@ def unsplittable_chain(stream: str, records: int, data_sources: int) -> int:
 
 
 def floor_of(result: dict, kinds: dict, latency: float) -> dict:
-    """The sync's floor from the records the fake holds per stream and how each stream lists them."""
-    expected, fewest, chains = result["expected"], {}, {}
+    """The sync's floor from the records the fake holds per stream and how each stream lists them. A stream expanded
+    from another list needs that list's pages (each such stream reads them for itself, as the CDK does)."""
+    expected, held, fewest, chains = result["expected"], result["held"], {}, {}
     for stream, records in expected.items():
         if kinds[stream] == "single":
             fewest[stream] = 1
         elif kinds[stream] == "per customer":  # at least one request per customer, full pages of 200
-            fewest[stream] = max(expected.get("customers", 0), math.ceil(records / PAGE))
+            fewest[stream] = max(held.get("customers", 0), math.ceil(records / PAGE))
         else:
-            fewest[stream] = max(1, math.ceil(records / PAGE))
-            chains[stream] = unsplittable_chain(stream, records, expected.get("data_sources", 1))
+            source = kinds[stream].removeprefix("expanded from ") if kinds[stream].startswith("expanded") else stream
+            fewest[stream] = max(1, math.ceil(held[source] / PAGE))
+            chains[stream] = unsplittable_chain(source, held[source], held.get("data_sources", 1))
     longest = max(chains, key=chains.get)
     by_requests, by_chain = sum(fewest.values()) / CHARTMOGUL_RPS, chains[longest] * latency
     return {"fewest_requests": sum(fewest.values()), "by_requests_s": by_requests, "longest_chain": longest,
@@ -439,19 +477,40 @@ def sync_rows(label: str, latency: float, result: dict, floor: "dict | None") ->
 
 
 def timeline_rows(result: dict) -> list:
-    """Per endpoint, its requests and when its last one arrived: which chain set the sync's length."""
-    def endpoint_of(path: str) -> str:
-        return "customers/<uuid>/" + path.split("/")[-1] if path.startswith("customers/") else path
-
-    last, requests_by = {}, collections.Counter()
-    for path, at in result["server"]["last_request_at"].items():
-        last[endpoint_of(path)] = max(last.get(endpoint_of(path), 0.0), at)
-    for path, _, pages in result["server"]["chains"]:
-        requests_by[endpoint_of(path)] += pages
-    rows = ["| endpoint | requests (200) | last request at | share of the sync's wall time |", "| --- | ---: | ---: | ---: |"]
-    for endpoint, at in sorted(last.items(), key=lambda kv: -kv[1]):
-        rows.append(f"| {endpoint} | {requests_by[endpoint]:,} | {at:.1f} s | {at / result['wall_s']:.0%} |")
+    """Per stream, in the order they began: its requests, when its first and last were sent and when its last answer
+    came (seconds after the sync's first request). A long chain that starts late shows here as a late first request."""
+    rows = ["| stream | requests | first request sent | last request sent | last answer | share of the sync's wall time |",
+            "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for stream, entry in sorted(result["timeline"].items(), key=lambda kv: kv[1]["first_sent"]):
+        rows.append(f"| {stream} | {entry['requests']:,} | {entry['first_sent']:.1f} s | {entry['last_sent']:.1f} s | "
+                    f"{entry['last_answer']:.1f} s | {entry['last_answer'] / result['wall_s']:.0%} |")
     return rows
+
+
+def compare_rows(before: dict, after: dict) -> list:
+    """Records per CPU second of each stream, before and after, from runs made side by side."""
+    rows = ["| stream | records | requests | records per CPU s (reading), before | after | change | peak RSS before / after |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for stream in after:
+        b, a = before.get(stream), after[stream]
+        records = sum(a["records"].values())
+        rate_after = records / (a["cpu_s"] - a["startup_cpu_s"])
+        if b is None:
+            rows.append(f"| {stream} | {records:,} | {a['server']['requests']:,} | new | {rate_after:,.0f} | | - / {a['peak_rss_mb']:.0f} MB |")
+            continue
+        rate_before = sum(b["records"].values()) / (b["cpu_s"] - b["startup_cpu_s"])
+        rows.append(f"| {stream} | {records:,} | {a['server']['requests']:,} | {rate_before:,.0f} | {rate_after:,.0f} | "
+                    f"{rate_after / rate_before - 1:+.0%} | {b['peak_rss_mb']:.0f} / {a['peak_rss_mb']:.0f} MB |")
+    return rows
+
+
+# The selections `--sync` measures: every stream; every stream but the one whose cost is per customer (which the docs
+# tell users to deselect when they do not need it); the connector's three core streams.
+SELECTIONS = {
+    "all": lambda streams: list(streams),
+    "all-but-customer_subscriptions": lambda streams: [s for s in streams if s != "customer_subscriptions"],
+    "core": lambda streams: [s for s in streams if s in ("customers", "activities", "customer_count")],
+}
 
 
 def main() -> None:
@@ -462,11 +521,15 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.25, help="seconds per request in the sync run (default 0.25)")
     parser.add_argument("--scale", type=int, default=10, help="account growth factor for the memory run")
     parser.add_argument("--streams", action="store_true", help="run the per-stream CPU table")
-    parser.add_argument("--sync", action="store_true", help="run the whole sync at --latency with the limits on")
+    parser.add_argument("--sync", action="store_true", help="run syncs at --latency with the limits on (see --selections)")
+    parser.add_argument("--selections", default=",".join(SELECTIONS),
+                        help=f"with --sync: which selections of streams to sync, of {', '.join(SELECTIONS)} (default: all three)")
     parser.add_argument("--memory", action="store_true", help="run the zero-latency whole sync, account x1 and x--scale")
-    parser.add_argument("--only", help="comma-separated streams to read (default: every discovered stream)")
+    parser.add_argument("--only", help="comma-separated streams to read, instead of the selections (default: every stream)")
     parser.add_argument("--profile", action="store_true", help="with --streams: print each stream's CPU hotspots")
     parser.add_argument("--manifest", help="a manifest.yaml to benchmark instead of the packaged one")
+    parser.add_argument("--compare", metavar="MANIFEST",
+                        help="with --streams: also run each stream with this manifest, side by side, and print the change")
     parser.add_argument("--label", default="connector")
     parser.add_argument("--json", help="also write the raw results to this file")
     parser.add_argument("--run", help=argparse.SUPPRESS)
@@ -488,22 +551,29 @@ def main() -> None:
     streams_list = [stream for stream in streams if stream in only]  # in the connector's order, which matters
 
     if everything or args.streams:
-        chosen = streams_list
-        per_stream = {}
+        per_stream, before = {}, {}
+        compared = discovered_streams(args.compare, account) if args.compare else {}
         # a tenth of the account for the profile: the per-thread CPU clock makes every profiled call costly
         small = {**account, "customers": max(account["customers"] // 10, 1), "activities": max(account["activities"] // 10, 1)}
-        for stream in chosen:
+        for stream in streams_list:
+            nested = {"invoice_line_items": "line_items", "invoice_transactions": "transactions"}.get(stream)
             spec = {"account": account, "limits": {}, "manifest": args.manifest, "drop_budget": True,
-                    "streams": [stream], "plain": True}
+                    "streams": [stream], "plain": True, "nested": nested}
+            if stream in compared:  # side by side: before, after, each in a fresh process
+                before[stream] = _in_fresh_process({**spec, "manifest": args.compare})
             per_stream[stream] = _in_fresh_process(spec)
             if args.profile:
                 per_stream[stream]["hotspots"] = _in_fresh_process({**spec, "account": small, "plain": False,
                                                                      "profile": True})["hotspots"]
             print(f"  done: {stream}", flush=True)
-        results["streams"] = per_stream
+        results["streams"], results["streams_before"] = per_stream, before
         print(f"\n{args.label}: each stream alone, latency 0, no limits, no api_budget (plain loop: the same requests "
               "with requests + json, one thread)\n")
         print("\n".join(stream_rows(per_stream)))
+        if args.compare:
+            print(f"\n{args.compare} (before) and {args.manifest or 'the packaged manifest'} (after), each stream run side "
+                  "by side in fresh processes, latency 0, no limits\n")
+            print("\n".join(compare_rows(before, per_stream)))
         if args.profile:
             for stream, result in per_stream.items():
                 print(f"\ncProfile of {stream} on a tenth of the account (all threads, each on its own CPU clock), "
@@ -516,17 +586,21 @@ def main() -> None:
               "max req in 1 s (sent / arrived) | max in flight | peak RSS | vs floor |\n"
               "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | --- | --- | --- | --- | --- | --- |")
     if everything or args.sync:
-        result = results["sync"] = _in_fresh_process({"account": account, "limits": limits, "manifest": args.manifest,
-                                                      "streams": streams_list})
-        floor = floor_of(result, streams, args.latency)
-        print(f"\n{args.label}: every stream at once, {args.latency * 1000:.0f} ms per request, {CHARTMOGUL_RPS} req/s "
-              f"(429 beyond) and {CHARTMOGUL_CONNECTIONS} connections (503 beyond) enforced by the fake\n")
-        print(header)
-        print(sync_rows(f"{args.label}: sync", args.latency, result, floor))
-        print(f"\nfloor: max({floor['fewest_requests']:,} requests / {CHARTMOGUL_RPS} per s = {floor['by_requests_s']:.1f} s, "
-              f"longest chain that cannot be split: {floor['longest_chain']} {floor['longest_chain_pages']} pages x "
-              f"{args.latency * 1000:.0f} ms = {floor['by_chain_s']:.1f} s) = {floor['floor_s']:.1f} s\n")
-        print("\n".join(timeline_rows(result)))
+        selections = {"only": streams_list} if args.only else {
+            name: SELECTIONS[name](streams_list) for name in args.selections.split(",")}
+        for name, chosen in selections.items():
+            result = results[f"sync {name}"] = _in_fresh_process({"account": account, "limits": limits,
+                                                                  "manifest": args.manifest, "streams": chosen})
+            floor = floor_of(result, streams, args.latency)
+            print(f"\n{args.label}, {name} ({len(chosen)} streams): {args.latency * 1000:.0f} ms per request, "
+                  f"{CHARTMOGUL_RPS} req/s (429 beyond) and {CHARTMOGUL_CONNECTIONS} connections (503 beyond) enforced "
+                  "by the fake\n", flush=True)
+            print(header)
+            print(sync_rows(f"{args.label}: {name}", args.latency, result, floor))
+            print(f"\nfloor: max({floor['fewest_requests']:,} requests / {CHARTMOGUL_RPS} per s = {floor['by_requests_s']:.1f} s, "
+                  f"longest chain that cannot be split: {floor['longest_chain']} {floor['longest_chain_pages']} pages x "
+                  f"{args.latency * 1000:.0f} ms = {floor['by_chain_s']:.1f} s) = {floor['floor_s']:.1f} s\n")
+            print("\n".join(timeline_rows(result)), flush=True)
 
     if everything or args.memory:
         grown = {**account, "customers": args.customers * args.scale, "activities": args.activities * args.scale}

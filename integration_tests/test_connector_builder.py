@@ -1,10 +1,11 @@
-"""The manifest opens in the Connector Builder: it validates against the CDK's declarative component schema, uses
-no custom Python component, resolves through the Builder's handler, and a Builder `test_read` of every stream
-(single-threaded, no retries, the Builder's default page/slice limits) returns the expected records and no error.
+"""The manifest opens in the Connector Builder: what a user imports validates against the CDK's declarative component
+schema, uses no custom Python component, resolves through the Builder's handler, and a Builder `test_read` of every
+stream (single-threaded, no retries, the Builder's default page/slice limits) returns the expected records and no
+error; and it reads the same records as the packaged connector, whose record extractor is custom.
 
 The hosted Builder has the manifest and nothing else: the tests hide the connector package's files (as there) and
 hand the Builder what a user imports, the output of scripts/builder_manifest.py (the manifest with its schemas
-inlined, see `_builder_manifest`).
+inlined and the custom extractor replaced by the DpathExtractor it stands for, see `_builder_manifest`).
 """
 
 import copy
@@ -18,6 +19,7 @@ import pytest
 import yaml
 from airbyte_cdk.connector_builder.connector_builder_handler import create_source, get_limits, read_stream, resolve_manifest
 from airbyte_cdk.models import ConfiguredAirbyteCatalog, Type
+from airbyte_cdk.test.entrypoint_wrapper import read as run_read
 from airbyte_cdk.sources.declarative.concurrent_declarative_source import get_declarative_component_schema
 from jsonschema import Draft7Validator
 
@@ -67,7 +69,7 @@ def test_the_builder_simulation_hides_the_package_files():
 
 
 def _resolved_by_builder() -> Dict[str, Any]:
-    config = _builder_config("resolve_manifest", _manifest())
+    config = _builder_config("resolve_manifest", _builder_manifest())
     message = resolve_manifest(create_source(config, get_limits(config)))
     assert message.type == Type.RECORD, message
     return message.record.data["manifest"]
@@ -98,11 +100,19 @@ def test_schema_validation_rejects_a_broken_manifest():
     assert _schema_errors(broken)
 
 
-def test_manifest_uses_no_custom_python_component():
+def _custom(manifest: Dict[str, Any]) -> List[Dict[str, Any]]:
+    return [x for x in _components(manifest) if x["type"].startswith("Custom") or "class_name" in x]
+
+
+def test_what_the_builder_imports_uses_no_custom_python_component():
     components = _components(_resolved_by_builder())
-    assert {"DeclarativeStream", "HttpRequester", "DefaultErrorHandler"} <= {x["type"] for x in components}
-    assert [x for x in components if x["type"].startswith("Custom") or "class_name" in x] == []
-    assert not (MANIFEST.parent / "components.py").exists()
+    assert {"DeclarativeStream", "HttpRequester", "DefaultErrorHandler", "DpathExtractor"} <= {x["type"] for x in components}
+    assert _custom(_resolved_by_builder()) == []
+
+
+def test_the_packaged_manifest_s_one_custom_component_is_the_record_extractor():
+    assert {(x["type"], x["class_name"]) for x in _custom(_manifest())} == {
+        ("CustomRecordExtractor", "source_chartmogul.components.RecordsKeyExtractor")}
 
 
 def test_builder_resolves_every_stream_that_discover_reports():
@@ -141,3 +151,29 @@ def test_builder_test_read_reports_a_rejected_key():
     result = _test_read("customers", api_key=c.load_json(c.HERE / "invalid_config.json")["api_key"])
     errors = [log["message"] for log in result["logs"] if log["level"] in ("ERROR", "FATAL")]
     assert any("ChartMogul rejected the API key (401" in message for message in errors), errors
+
+
+# --- The packaged connector and the Builder's manifest read the same records ---------------------------------------
+def test_the_builder_s_manifest_and_the_packaged_connector_read_the_same_records_on_every_stream(monkeypatch):
+    """Every stream, several pages each, from the simulated account: the packaged connector (RecordsKeyExtractor)
+    and the Builder's manifest (DpathExtractor), both run by the CDK in full, emit the same records."""
+    from airbyte_cdk.sources.declarative.concurrent_declarative_source import ConcurrentDeclarativeSource
+
+    from source_chartmogul.simulation import Dataset, SimulatedChartMogul
+    from source_chartmogul.source import SourceChartmogul
+
+    monkeypatch.undo()  # the packaged connector reads its own files here
+    account = Dataset.generate(customers=320, activities=2_000, metric_days=40)  # 2 pages of customers and of invoices per data source
+    catalog = c.configured_catalog()
+    builder_manifest = copy.deepcopy(_builder_manifest())
+    with SimulatedChartMogul(account, c.sample_config()["api_key"]) as simulation:
+        config = {**c.sample_config(), "api_base_url": simulation.url, "start_date": "2026-09-20T00:00:00Z", "interval": "day"}
+        packaged = run_read(SourceChartmogul(config=config, catalog=catalog, state=[]), config, catalog)
+        builder = run_read(ConcurrentDeclarativeSource(source_config=builder_manifest, config=config, catalog=catalog, state=[]),
+                           config, catalog)
+
+    assert not packaged.errors and not builder.errors
+    for stream in c.stream_names():
+        ours, theirs = c.records_of(packaged, stream), c.records_of(builder, stream)
+        assert len(ours) > (200 if stream in ("customers", "invoices", "invoice_line_items", "activities") else 0), stream
+        assert c.by_primary_key(stream, ours) == c.by_primary_key(stream, theirs), stream

@@ -217,7 +217,10 @@ def test_runs_of_an_unchanged_account_change_no_row_and_keep_the_file_size(histo
     assert all(tables == first_tables for tables in later_tables)  # the lookback's activities: still one row each
     second = history["runs"][1]
     assert _statuses(second.stdout)["Merged on uuid"] == ["activities"]
-    assert "  customer_subscriptions  replaced  about 2" in second.stderr  # the last load's customers tell the cost
+    # The plan's costs, from the rows of the last load: 120 customers, one page of them.
+    assert "  customer_subscriptions  replaced  about 121 requests (1 per customer, and the customers list)\n" in second.stderr
+    assert "  customers               replaced  1 request per 200 customers: about 1 request" not in second.stderr
+    assert "  customers               replaced  about 1 request (1 per 200 customers)\n" in second.stderr
 
 
 def test_chosen_streams_are_read_and_the_other_tables_kept_as_they_were(history):

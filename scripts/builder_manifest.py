@@ -1,12 +1,17 @@
 #!/usr/bin/env python3
-"""Write the manifest as the Airbyte Connector Builder can import it: one YAML file that carries its schemas.
+"""Write the manifest as the Airbyte Connector Builder can import it: one YAML file, declarative components only.
 
     python scripts/builder_manifest.py > chartmogul-builder.yaml
 
-The packaged connector reads its schemas from `source_chartmogul/schemas/*.json` (JsonFileSchemaLoader), files the
-hosted Builder does not have. This prints the manifest with `$ref`s resolved and each of those loaders replaced by
-an InlineSchemaLoader holding the same schema, so the Builder shows and tests exactly what the connector runs.
-`integration_tests/test_connector_builder.py` test-reads every stream of this output through the Builder's handler.
+The packaged connector differs from what the hosted Builder can load in two ways, and this prints the manifest with
+`$ref`s resolved and both replaced by their declarative equivalents:
+- it reads its schemas from `source_chartmogul/schemas/*.json` (JsonFileSchemaLoader), files the Builder does not
+  have: each becomes an InlineSchemaLoader holding the same schema;
+- its record extractor is a custom component (`source_chartmogul.components.RecordsKeyExtractor`, a DpathExtractor
+  that does not walk the whole page), which the Builder does not run: each becomes the DpathExtractor it stands for,
+  same field path, same record expander.
+`integration_tests/test_connector_builder.py` test-reads every stream of this output through the Builder's handler,
+and checks that it reads the same records as the packaged connector.
 """
 
 import json
@@ -20,6 +25,22 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from source_chartmogul.source import SourceChartmogul  # noqa: E402
+
+
+CUSTOM_EXTRACTOR = "source_chartmogul.components.RecordsKeyExtractor"
+
+
+def _declarative_extractors(node: Any) -> None:
+    """Replace every RecordsKeyExtractor in `node`, at any depth, by the DpathExtractor it stands for."""
+    if isinstance(node, list):
+        for item in node:
+            _declarative_extractors(item)
+    elif isinstance(node, dict):
+        if node.get("type") == "CustomRecordExtractor":
+            assert node.pop("class_name") == CUSTOM_EXTRACTOR, node
+            node["type"] = "DpathExtractor"
+        for value in node.values():
+            _declarative_extractors(value)
 
 
 def _inline_schemas(node: Any) -> None:
@@ -39,10 +60,12 @@ def _inline_schemas(node: Any) -> None:
 
 
 def builder_manifest() -> Dict[str, Any]:
-    """The resolved manifest with every JSON-file schema inlined (streams, and parent streams of partition routers)."""
+    """The resolved manifest with every JSON-file schema inlined (streams, and parent streams of partition routers)
+    and every record extractor a DpathExtractor."""
     placeholder = {"api_key": "x" * 16, "start_date": "2017-01-25T00:00:00Z", "interval": "month"}
     manifest = SourceChartmogul(config=placeholder).resolved_manifest  # no request: resolution only
     _inline_schemas(manifest["streams"])
+    _declarative_extractors(manifest)
     return manifest
 
 

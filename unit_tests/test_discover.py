@@ -11,7 +11,8 @@ DOCS = Path(__file__).resolve().parents[1] / "docs" / "chartmogul.md"
 def _documented_streams() -> dict:
     """Stream → primary key, from the 'Supported Streams' table of docs/chartmogul.md."""
     section = DOCS.read_text().split("## Supported Streams", 1)[1].split("\n## ", 1)[0]
-    rows = [line.split("|")[1:-1] for line in section.splitlines() if line.startswith("| ")]
+    table = section.split("\n| ", 1)[1].split("\n\n", 1)[0]  # the section's first table
+    rows = [line.split("|")[1:-1] for line in ("| " + table).splitlines()]
     header = [cell.strip() for cell in rows[0]]
     stream_col, pk_col = header.index("Stream"), header.index("Primary key")
     return {row[stream_col].strip(): re.findall(r"`([^`]+)`", row[pk_col]) for row in rows[2:] if row[stream_col].strip()}

@@ -1,0 +1,77 @@
+"""RecordsKeyExtractor (source_chartmogul/components.py) extracts exactly what the CDK's DpathExtractor extracts, record
+for record and in order, for every kind of body and path, without dpath's walk of the page.
+integration_tests/test_connector_builder.py reads every stream with both and compares the records."""
+
+import json
+from unittest import mock
+
+import pytest
+import requests
+from airbyte_cdk.sources.declarative.expanders.record_expander import ParentFieldPath, RecordExpander
+from airbyte_cdk.sources.declarative.extractors.dpath_extractor import DpathExtractor
+
+from source_chartmogul.components import RecordsKeyExtractor
+from source_chartmogul.simulation import Dataset
+from unit_tests.builders import config, template
+
+PAGE = {"invoices": Dataset.generate(customers=100, activities=0).routes["invoices"].records[:200], "has_more": True,
+        "cursor": "abc"}
+
+
+def _response(body) -> requests.Response:
+    response = requests.Response()
+    response._content = body if isinstance(body, bytes) else json.dumps(body).encode()
+    response.status_code = 200
+    return response
+
+
+def _both(field_path, **options):
+    return [cls(field_path=field_path, config=config(), parameters={"records_key": "invoices"}, **options)
+            for cls in (DpathExtractor, RecordsKeyExtractor)]
+
+
+@pytest.mark.parametrize("body, field_path", [
+    (PAGE, ["invoices"]),                                              # a page of records
+    (PAGE, ["{{ parameters.records_key }}"]),                          # the manifest's interpolated key
+    (template("customers"), ["entries"]),
+    ({"entries": [], "has_more": False}, ["entries"]),                 # an empty page
+    ({"has_more": False}, ["entries"]),                                # no records key: nothing
+    ({"entries": None}, ["entries"]),                                  # a null list: nothing
+    ({"name": "Rockets", "currency": "EUR"}, []),                      # the whole body is the record (account)
+    ({"data": {"object": {"id": 1}}}, ["data", "object"]),             # an object: one record
+    ({"data": {"object": {}}}, ["data", "object"]),                    # an empty object: nothing
+    ({"data": [{"id": 1}, {"id": 2}]}, ["data", "1"]),                 # a list index
+    ({"data": [{"id": 1}]}, ["data", "7"]),                            # an index past the end
+    ({"a": {"b": 3}}, ["a", "b", "c"]),                                # a path through a scalar
+    ({"sections": [{"items": [{"x": 1}]}, {"items": [{"x": 2}]}]}, ["sections", "*", "items"]),  # a glob: dpath's own way
+    ([{"id": 1}, {"id": 2}], ["id"]),                                   # a JSON array body: each element decoded alone
+])
+def test_given_a_body_and_a_path_then_both_extractors_yield_the_same_records_in_the_same_order(body, field_path):
+    dpath_extractor, key_extractor = _both(field_path)
+
+    assert list(key_extractor.extract_records(_response(body))) == list(dpath_extractor.extract_records(_response(body)))
+
+
+def test_given_a_record_expander_then_both_extractors_yield_the_same_expanded_records():
+    copied = [ParentFieldPath(parent_path=["uuid"], record_path=["invoice_uuid"], config=config(), parameters={}),
+              ParentFieldPath(parent_path=["currency"], record_path=["currency"], config=config(), parameters={})]
+    expanders = [RecordExpander(expand_records_from_field=["line_items"], parent_fields=copied, config=config(), parameters={})
+                 for _ in range(2)]
+    dpath_extractor, key_extractor = [cls(field_path=["invoices"], config=config(), parameters={}, record_expander=expander)
+                                      for cls, expander in zip((DpathExtractor, RecordsKeyExtractor), expanders)]
+
+    records = list(key_extractor.extract_records(_response(PAGE)))
+
+    assert records == list(dpath_extractor.extract_records(_response(PAGE)))
+    assert len(records) == sum(len(invoice["line_items"]) for invoice in PAGE["invoices"]) > 200
+    assert records[0]["invoice_uuid"] == PAGE["invoices"][0]["uuid"]
+
+
+def test_a_page_is_not_walked():
+    """What it is for: dpath is not called for a plain path (it would visit the page's ~18,000 values)."""
+    _, key_extractor = _both(["invoices"])
+
+    with mock.patch("dpath.get", side_effect=AssertionError("walked")), mock.patch("dpath.values", side_effect=AssertionError("walked")):
+        records = list(key_extractor.extract_records(_response(PAGE)))
+
+    assert [r["uuid"] for r in records] == [invoice["uuid"] for invoice in PAGE["invoices"]]
