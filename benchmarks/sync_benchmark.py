@@ -49,7 +49,6 @@ import contextlib
 import datetime
 import json
 import math
-import multiprocessing
 import os
 import re
 import resource
@@ -63,6 +62,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from source_chartmogul.simulation import SimulationProcess  # noqa: E402
+from source_chartmogul.source import run  # noqa: E402
+from unit_tests.redirect import redirect_chartmogul  # noqa: E402
+
 API_KEY = "bench_cm_Qw7Er5Ty3Ui1Op9As8Df6Gh4Jk2Lz0X"  # made up; the fake accepts whatever it is given
 ACCOUNT_END = datetime.date(2026, 11, 1)  # Dataset.generate's default: the account's history ends there
 PAGE = 200
@@ -73,53 +76,19 @@ SPLITTABLE = {"activities": "start-date/end-date", "invoices": "data_source_uuid
 PAGING_PARAMS = {"cursor", "per_page"}
 
 
-# --- the fake, in its own process ---------------------------------------------------------------------------------
-def _serve(conn, account: dict, limits: dict) -> None:
-    from source_chartmogul.simulation import Dataset, SimulatedChartMogul
-
-    dataset = Dataset.generate(customers=account["customers"], activities=account["activities"],
-                               metric_days=account["metric_days"], end=ACCOUNT_END, lazy=True)
-    with SimulatedChartMogul(dataset, API_KEY, **limits) as fake:
-        conn.send((fake.url, dataset.streams))
-        conn.recv()  # the run is over
-        log = fake.stats.log
-        times = sorted(t for t, _, _, _ in log)
-        start = times[0] if times else 0.0
-        chains = collections.Counter()  # one cursor chain = one path with the same non-paging parameters
-        last_at = {}
-        for t, path, query, status in log:
-            endpoint = path.removeprefix("/v1/")
-            chains[(endpoint, tuple(sorted((k, v) for k, v in query.items() if k not in PAGING_PARAMS)))] += status == 200
-            last_at[endpoint] = max(last_at.get(endpoint, 0.0), t - start)
-        conn.send({"requests": fake.stats.requests, "by_status": dict(fake.stats.by_status),
-                   "max_in_flight": fake.stats.max_in_flight, "max_per_second": _busiest_second(times),
-                   "chains": [[endpoint, dict(params), pages] for (endpoint, params), pages in chains.items()],
-                   "last_request_at": last_at,
-                   "replay": [[path, query] for _, path, query, status in log if status == 200]})
-        conn.recv()
-
-
-class _Fake:
-    def __init__(self, account: dict, limits: dict) -> None:
-        self._conn, child = multiprocessing.Pipe()
-        self._process = multiprocessing.get_context("fork").Process(target=_serve, args=(child, account, limits), daemon=True)
-
-    def __enter__(self) -> "_Fake":
-        self._process.start()
-        self.url, self.streams = self._conn.recv()
-        return self
-
-    def stats(self) -> dict:
-        """What the fake saw; after this it serves on until the run ends (e.g. for the plain loop's replay)."""
-        self._conn.send("stats")
-        return self._conn.recv()
-
-    def __exit__(self, *exc: object) -> None:
-        with contextlib.suppress(OSError):
-            self._conn.send("stop")
-        self._process.join(10)
-        if self._process.is_alive():
-            self._process.kill()
+# --- the simulation, in its own process -----------------------------------------------------------------------
+def _server_summary(stats) -> dict:
+    """What the simulation saw: requests, statuses, connections, the busiest second, the cursor chains, and the
+    answered requests in order (for the plain loop to replay)."""
+    times = sorted(t for t, _, _, _ in stats.log)
+    chains = collections.Counter()  # one cursor chain = one path with the same non-paging parameters
+    for _, path, query, status in stats.log:
+        endpoint = path.removeprefix("/v1/")
+        chains[(endpoint, tuple(sorted((k, v) for k, v in query.items() if k not in PAGING_PARAMS)))] += status == 200
+    return {"requests": stats.requests, "by_status": dict(stats.by_status), "max_in_flight": stats.max_in_flight,
+            "max_per_second": _busiest_second(times),
+            "chains": [[endpoint, dict(params), pages] for (endpoint, params), pages in chains.items()],
+            "replay": [[path, query] for _, path, query, status in stats.log if status == 200]}
 
 
 # --- what the connector prints goes here --------------------------------------------------------------------------
@@ -329,10 +298,11 @@ def cpu_time() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _replay(url: str, requests_made: list, nested: "str | None" = None) -> dict:
+def _replay(url: str, requests_made: list, nested: "list | None" = None) -> dict:
     """The plain loop: the connector's own requests again, one after the other, with requests + json, each record (or,
-    for a stream expanded from a list, each item of its `nested` list) written as a JSON line. Apart, on the same
-    pages, what the CDK's DpathExtractor costs to find the page's list (`dpath.get`, which walks every value)."""
+    for a stream expanded from a list, each item of the list nested in that list's records: `nested` = [endpoint,
+    nested list]) written as a JSON line. Apart, on the same pages, what the CDK's DpathExtractor costs to find the
+    page's list (`dpath.get`, which walks every value)."""
     import dpath
     import requests
 
@@ -343,8 +313,8 @@ def _replay(url: str, requests_made: list, nested: "str | None" = None) -> dict:
         body = session.get(f"{url}{path}", params=query).json()
         key = next((key for key, value in body.items() if isinstance(value, list)), None)
         records = body[key] if key is not None else [body]
-        if nested and path.endswith(f"/{key}"):
-            records = [item for record in records for item in record[nested]]
+        if nested and path == f"/v1/{nested[0]}":
+            records = [item for record in records for item in record[nested[1]]]
         for record in records:
             written[0] += len(json.dumps(record))
             count += 1
@@ -359,9 +329,9 @@ def _replay(url: str, requests_made: list, nested: "str | None" = None) -> dict:
 # --- runs, each in its own process --------------------------------------------------------------------------------
 def run_connector(spec: dict) -> dict:
     account, limits = spec["account"], spec["limits"]
-    with _Fake(account, limits) as fake:  # fork before the CDK starts any thread
-        from unit_tests.redirect import redirect_chartmogul
-        from source_chartmogul.source import run
+    generated = {"customers": account["customers"], "activities": account["activities"],
+                 "metric_days": account["metric_days"], "end": ACCOUNT_END, "lazy": True}
+    with SimulationProcess(generated, API_KEY, **limits) as fake:
 
         missing = sorted(set(spec["streams"]) - set(fake.streams))
         if missing:
@@ -386,7 +356,7 @@ def run_connector(spec: dict) -> dict:
         peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         os.chdir(ROOT)
         shutil.rmtree(work, ignore_errors=True)  # the run's config, catalog and manifest copy
-        server = fake.stats()
+        server = _server_summary(fake.stats())
         plain = _replay(fake.url, server.pop("replay"), spec.get("nested")) if spec.get("plain") else None
     result = {"wall_s": wall, "cpu_s": cpu, "startup_cpu_s": first_request_cpu[0] - cpu_started, "records": dict(sink.records), "states": sink.states,
               "expected": {s: fake.streams[s] for s in spec["streams"]}, "held": dict(fake.streams), "errors": sink.errors,
@@ -487,6 +457,17 @@ def timeline_rows(result: dict) -> list:
     return rows
 
 
+def _median_run(runs: list) -> dict:
+    """Of repeated runs of one stream, the one of median reading CPU, with every run's records per CPU second."""
+    def reading(run: dict) -> float:
+        return run["cpu_s"] - run["startup_cpu_s"]
+
+    ordered = sorted(runs, key=reading)
+    median = dict(ordered[len(ordered) // 2])
+    median["rates"] = [round(sum(run["records"].values()) / reading(run)) for run in runs]
+    return median
+
+
 def compare_rows(before: dict, after: dict) -> list:
     """Records per CPU second of each stream, before and after, from runs made side by side."""
     rows = ["| stream | records | requests | records per CPU s (reading), before | after | change | peak RSS before / after |",
@@ -499,8 +480,9 @@ def compare_rows(before: dict, after: dict) -> list:
             rows.append(f"| {stream} | {records:,} | {a['server']['requests']:,} | new | {rate_after:,.0f} | | - / {a['peak_rss_mb']:.0f} MB |")
             continue
         rate_before = sum(b["records"].values()) / (b["cpu_s"] - b["startup_cpu_s"])
+        runs = f" (runs: {', '.join(f'{r:,}' for r in b['rates'])} / {', '.join(f'{r:,}' for r in a['rates'])})" if len(a["rates"]) > 1 else ""
         rows.append(f"| {stream} | {records:,} | {a['server']['requests']:,} | {rate_before:,.0f} | {rate_after:,.0f} | "
-                    f"{rate_after / rate_before - 1:+.0%} | {b['peak_rss_mb']:.0f} / {a['peak_rss_mb']:.0f} MB |")
+                    f"{rate_after / rate_before - 1:+.0%}{runs} | {b['peak_rss_mb']:.0f} / {a['peak_rss_mb']:.0f} MB |")
     return rows
 
 
@@ -530,6 +512,9 @@ def main() -> None:
     parser.add_argument("--manifest", help="a manifest.yaml to benchmark instead of the packaged one")
     parser.add_argument("--compare", metavar="MANIFEST",
                         help="with --streams: also run each stream with this manifest, side by side, and print the change")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="with --streams: run each stream this many times (alternating with --compare) and keep the "
+                             "run of median reading CPU (this machine's CPU time varies by 10-20%% from run to run)")
     parser.add_argument("--label", default="connector")
     parser.add_argument("--json", help="also write the raw results to this file")
     parser.add_argument("--run", help=argparse.SUPPRESS)
@@ -556,12 +541,17 @@ def main() -> None:
         # a tenth of the account for the profile: the per-thread CPU clock makes every profiled call costly
         small = {**account, "customers": max(account["customers"] // 10, 1), "activities": max(account["activities"] // 10, 1)}
         for stream in streams_list:
-            nested = {"invoice_line_items": "line_items", "invoice_transactions": "transactions"}.get(stream)
+            nested = {"invoice_line_items": ["invoices", "line_items"], "invoice_transactions": ["invoices", "transactions"]}.get(stream)
             spec = {"account": account, "limits": {}, "manifest": args.manifest, "drop_budget": True,
                     "streams": [stream], "plain": True, "nested": nested}
-            if stream in compared:  # side by side: before, after, each in a fresh process
-                before[stream] = _in_fresh_process({**spec, "manifest": args.compare})
-            per_stream[stream] = _in_fresh_process(spec)
+            runs_before, runs_after = [], []
+            for _ in range(args.repeat):  # side by side, alternating: before, after, each in a fresh process
+                if stream in compared:
+                    runs_before.append(_in_fresh_process({**spec, "manifest": args.compare}))
+                runs_after.append(_in_fresh_process(spec))
+            if runs_before:
+                before[stream] = _median_run(runs_before)
+            per_stream[stream] = _median_run(runs_after)
             if args.profile:
                 per_stream[stream]["hotspots"] = _in_fresh_process({**spec, "account": small, "plain": False,
                                                                      "profile": True})["hotspots"]

@@ -110,9 +110,10 @@ def test_what_the_builder_imports_uses_no_custom_python_component():
     assert _custom(_resolved_by_builder()) == []
 
 
-def test_the_packaged_manifest_s_one_custom_component_is_the_record_extractor():
+def test_the_packaged_manifest_s_custom_components_are_the_record_extractor_and_subscription_events_blanks():
     assert {(x["type"], x["class_name"]) for x in _custom(_manifest())} == {
-        ("CustomRecordExtractor", "source_chartmogul.components.RecordsKeyExtractor")}
+        ("CustomRecordExtractor", "source_chartmogul.components.RecordsKeyExtractor"),
+        ("CustomTransformation", "source_chartmogul.components.BlankAsNull")}
 
 
 def test_builder_resolves_every_stream_that_discover_reports():
@@ -155,8 +156,9 @@ def test_builder_test_read_reports_a_rejected_key():
 
 # --- The packaged connector and the Builder's manifest read the same records ---------------------------------------
 def test_the_builder_s_manifest_and_the_packaged_connector_read_the_same_records_on_every_stream(monkeypatch):
-    """Every stream, several pages each, from the simulated account: the packaged connector (RecordsKeyExtractor)
-    and the Builder's manifest (DpathExtractor), both run by the CDK in full, emit the same records."""
+    """Every stream, several pages each, from the simulated account: the packaged connector (RecordsKeyExtractor,
+    BlankAsNull) and the Builder's manifest (DpathExtractor, AddFields), both run by the CDK in full, emit the same
+    records (subscription events with "" amounts among them)."""
     from airbyte_cdk.sources.declarative.concurrent_declarative_source import ConcurrentDeclarativeSource
 
     from source_chartmogul.simulation import Dataset, SimulatedChartMogul

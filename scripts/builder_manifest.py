@@ -7,9 +7,9 @@ The packaged connector differs from what the hosted Builder can load in two ways
 `$ref`s resolved and both replaced by their declarative equivalents:
 - it reads its schemas from `source_chartmogul/schemas/*.json` (JsonFileSchemaLoader), files the Builder does not
   have: each becomes an InlineSchemaLoader holding the same schema;
-- its record extractor is a custom component (`source_chartmogul.components.RecordsKeyExtractor`, a DpathExtractor
-  that does not walk the whole page), which the Builder does not run: each becomes the DpathExtractor it stands for,
-  same field path, same record expander.
+- two of its components are custom (`source_chartmogul/components.py`, for speed), which the Builder does not run:
+  each becomes the declarative component it stands for: every `RecordsKeyExtractor` the DpathExtractor with the same
+  field path and record expander, subscription_events' `BlankAsNull` an AddFields that renders the same values.
 `integration_tests/test_connector_builder.py` test-reads every stream of this output through the Builder's handler,
 and checks that it reads the same records as the packaged connector.
 """
@@ -27,20 +27,30 @@ sys.path.insert(0, str(ROOT))
 from source_chartmogul.source import SourceChartmogul  # noqa: E402
 
 
-CUSTOM_EXTRACTOR = "source_chartmogul.components.RecordsKeyExtractor"
+def _blank_as_null_fields(custom: Dict[str, Any]) -> Dict[str, Any]:
+    """The AddFields that BlankAsNull stands for: "" becomes null, any other value is rendered and read back as the
+    CDK reads a rendered value (a Python literal: "100" becomes 100)."""
+    value = "{{{{ record.get('{0}') if record.get('{0}') != '' else None }}}}"
+    return {"type": "AddFields", "fields": [{"type": "AddedFieldDefinition", "path": [field], "value": value.format(field)}
+                                            for field in custom["fields"]]}
 
 
-def _declarative_extractors(node: Any) -> None:
-    """Replace every RecordsKeyExtractor in `node`, at any depth, by the DpathExtractor it stands for."""
+DECLARATIVE = {  # custom component → the declarative component it stands for
+    "source_chartmogul.components.RecordsKeyExtractor": lambda custom: {**custom, "type": "DpathExtractor"},
+    "source_chartmogul.components.BlankAsNull": _blank_as_null_fields,
+}
+
+
+def _declarative_components(node: Any) -> Any:
+    """`node` with every custom component, at any depth, replaced by the declarative component it stands for."""
     if isinstance(node, list):
-        for item in node:
-            _declarative_extractors(item)
-    elif isinstance(node, dict):
-        if node.get("type") == "CustomRecordExtractor":
-            assert node.pop("class_name") == CUSTOM_EXTRACTOR, node
-            node["type"] = "DpathExtractor"
-        for value in node.values():
-            _declarative_extractors(value)
+        return [_declarative_components(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if "class_name" in node:
+        custom = {key: value for key, value in node.items() if key not in ("type", "class_name")}
+        node = DECLARATIVE[node["class_name"]](custom)
+    return {key: _declarative_components(value) for key, value in node.items()}
 
 
 def _inline_schemas(node: Any) -> None:
@@ -61,12 +71,11 @@ def _inline_schemas(node: Any) -> None:
 
 def builder_manifest() -> Dict[str, Any]:
     """The resolved manifest with every JSON-file schema inlined (streams, and parent streams of partition routers)
-    and every record extractor a DpathExtractor."""
+    and every custom component replaced by its declarative equivalent."""
     placeholder = {"api_key": "x" * 16, "start_date": "2017-01-25T00:00:00Z", "interval": "month"}
     manifest = SourceChartmogul(config=placeholder).resolved_manifest  # no request: resolution only
     _inline_schemas(manifest["streams"])
-    _declarative_extractors(manifest)
-    return manifest
+    return _declarative_components(manifest)
 
 
 if __name__ == "__main__":

@@ -1,28 +1,50 @@
-"""The one custom component of the manifest, and why it is custom.
+"""The manifest's two custom components, and why they are custom. Each stands for a declarative one that the Connector
+Builder's manifest keeps in its place (`scripts/builder_manifest.py`), and `integration_tests/test_connector_builder.py`
+checks that both manifests read the same records on every stream. Measured effect: benchmarks/sync_benchmark.py,
+README.md "Performance".
+
+**RecordsKeyExtractor**, for the `DpathExtractor`.
 
 The CDK's `DpathExtractor` finds a page's records with `dpath.get(body, ["invoices"])`, which walks every value of the
 page, nested ones included, to find one key: `dpath` stops a search only at a *second* match, and a literal key
 matches once. On ChartMogul's pages that walk was 38% of the customers stream's CPU and 59% of the invoices stream's
 (cProfile; a page of 200 invoices holds about 18,000 JSON values: 12 ms of walking against 0.7 ms of JSON decoding).
-No declarative component avoids it: a wildcard path walks too, `field_path: []` returns the whole envelope, and a
-`RecordExpander` on it walks each record with `dpath.values`.
+Its `RecordExpander`, which makes the invoice_line_items and invoice_transactions records, walks each invoice again
+(`dpath.values`) and writes each copied field with `dpath.new`: 38% of invoice_line_items' CPU. No declarative
+component avoids either walk: a wildcard path walks too, `field_path: []` returns the whole envelope, and the expander
+is the only declarative way to make one record per nested item.
 
-`RecordsKeyExtractor` is `DpathExtractor` with the path looked up key by key instead: the same records, in the same
-order, from the same decoder, through the same `record_expander`, for every path without glob characters (the only
-kind the manifest uses; a glob path is left to `dpath` as before). The Connector Builder cannot load custom code, so
-`scripts/builder_manifest.py` writes the manifest the Builder imports with a plain `DpathExtractor` in its place;
-`integration_tests/test_connector_builder.py` checks that both manifests read the same records on every stream.
-Measured effect: benchmarks/sync_benchmark.py, README.md "Performance".
+`RecordsKeyExtractor` is `DpathExtractor` with the path looked up key by key instead, and, for an expander that only
+copies top-level fields of each record onto the items of one of its top-level lists (what the manifest's do), that
+expansion done with plain dictionary operations: the same records, in the same order, from the same decoder. Any
+other path (a glob) or expander (merging the parent, embedding it, truncated lists, nested paths) runs the CDK's own
+code as before.
+
+**BlankAsNull**, for subscription_events' `AddFields`. ChartMogul sends four of an event's fields as "" when unset,
+and its reference shows amounts as strings ("100"); the `AddFields` turned "" into null and read the rest as the CDK
+reads any rendered value, as a Python literal ("100" becomes 100). It renders a template for each field of each event:
+about 170 µs of CPU per event, the second largest cost of a sync after activities (8.9 s of 46 s for the benchmark
+account's selection without customer_subscriptions, which missed its target by that much). `BlankAsNull` gives the
+same values without a template, for every value ChartMogul sends (see `_blank_as_null` for the one difference).
 """
 
-from dataclasses import dataclass
-from typing import Any, Iterable, List, Mapping, MutableMapping
+import copy
+import re
+from dataclasses import InitVar, dataclass
+from typing import Any, Dict, Iterable, List, Mapping, MutableMapping, Optional, Tuple
 
 import requests
 
+from airbyte_cdk.sources.declarative.expanders.record_expander import OnNoRecords
 from airbyte_cdk.sources.declarative.extractors.dpath_extractor import DpathExtractor
+from airbyte_cdk.sources.declarative.interpolation.interpolated_string import InterpolatedString
+from airbyte_cdk.sources.declarative.transformations.transformation import RecordTransformation
 
 _GLOB_CHARACTERS = ("*", "?", "[")  # what dpath reads as a pattern inside a path segment
+
+
+def _plain(path: List[Any]) -> bool:
+    return all(not any(glob in str(segment) for glob in _GLOB_CHARACTERS) for segment in path)
 
 
 def _lookup(body: Any, path: List[str], default: Any) -> Any:
@@ -46,11 +68,46 @@ def _lookup(body: Any, path: List[str], default: Any) -> Any:
 
 @dataclass
 class RecordsKeyExtractor(DpathExtractor):
-    """A `DpathExtractor` that finds the records without walking the page (see the module's docstring)."""
+    """A `DpathExtractor` that neither walks the page nor, for a simple expander, each record (see the module)."""
+
+    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
+        super().__post_init__(parameters)
+        self._expansion = self._simple_expansion(parameters)
+
+    def _simple_expansion(self, parameters: Mapping[str, Any]) -> Optional[Tuple[str, List[Tuple[str, str]]]]:
+        """(the nested list's key, [(parent field, item field)]) when the expander copies top-level fields of each
+        record onto the items of one of its top-level lists and does nothing else; None otherwise."""
+        expander = self.record_expander
+        if expander is None or expander.remain_original_record or expander.merge_parent or \
+                expander.truncation_indicator_path or expander.on_no_records != OnNoRecords.skip:
+            return None
+        path = [InterpolatedString.create(segment, parameters=parameters).eval(self.config)
+                for segment in expander.expand_records_from_field]
+        copies = [(field.evaluated_parent_path(), field.evaluated_record_path()) for field in expander.parent_fields or []]
+        if len(path) != 1 or not _plain(path) or any(len(p) != 1 or len(r) != 1 or not _plain(p + r) for p, r in copies):
+            return None
+        return str(path[0]), [(str(p[0]), str(r[0])) for p, r in copies]
+
+    def _expand(self, record: Any) -> Iterable[Any]:
+        """What the CDK's RecordExpander yields for `record`, in the simple case `_simple_expansion` describes."""
+        nested, copies = self._expansion  # type: ignore[misc]
+        items = record.get(nested) if isinstance(record, Mapping) else None
+        if not isinstance(record, Mapping):
+            yield record  # the expander yields what it cannot expand as it is
+            return
+        for item in items if isinstance(items, list) else ():
+            if not isinstance(item, dict) and not copies:
+                yield item
+                continue
+            child = dict(item) if isinstance(item, dict) else {"value": item}
+            for source, target in copies:  # a missing field copies null; a container is copied, not shared
+                value = record.get(source)
+                child[target] = copy.deepcopy(value) if isinstance(value, (Mapping, list, set, tuple)) else value
+            yield child
 
     def extract_records(self, response: requests.Response) -> Iterable[MutableMapping[Any, Any]]:
         path = [segment.eval(self.config) for segment in self._field_path]
-        if not path or any(glob in str(segment) for segment in path for glob in _GLOB_CHARACTERS):
+        if not path or not _plain(path):
             yield from super().extract_records(response)  # the whole body, or a pattern: nothing to gain
             return
         for body in self.decoder.decode(response):
@@ -58,6 +115,39 @@ class RecordsKeyExtractor(DpathExtractor):
             records = extracted if isinstance(extracted, list) else [extracted] if extracted else []
             if self.record_expander is None:
                 yield from records
+            elif self._expansion is not None:
+                for record in records:
+                    yield from self._expand(record)
             else:
                 for record in records:
                     yield from self.record_expander.expand_record(record)
+
+
+_INTEGER = re.compile(r"[ \t]*[+-]?(?:0|[1-9][0-9]*)\s*")  # an int as Python reads one: no leading zero
+
+
+def _blank_as_null(value: Any) -> Any:
+    """"" (or null) becomes null; the text of a whole number becomes that number ("100" becomes 100); anything else
+    is kept. What the AddFields gives for every value ChartMogul sends (integers, integer text, "", currency codes):
+    it reads any rendered text as a Python literal, so it would also turn "1.5", "True" or "[1]" into a float, a
+    boolean or a list, which no integer amount or currency code is. (Not `ast.literal_eval`: on Python 3.11.7 it
+    failed with "AST constructor recursion depth mismatch" when the threads of three chains called it at once,
+    CPython issue 106905.)"""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and _INTEGER.fullmatch(value):
+        return int(value.strip())
+    return value
+
+
+@dataclass
+class BlankAsNull(RecordTransformation):
+    """Each of `fields` (added as null where the record lacks it): "" becomes null, "100" becomes 100; see the module."""
+
+    fields: List[str]
+    parameters: InitVar[Mapping[str, Any]]
+
+    def transform(self, record: Dict[str, Any], config: Optional[Mapping[str, Any]] = None,
+                  stream_state: Optional[Mapping[str, Any]] = None, stream_slice: Optional[Mapping[str, Any]] = None) -> None:
+        for field in self.fields:
+            record[field] = _blank_as_null(record.get(field))

@@ -1,6 +1,7 @@
-"""RecordsKeyExtractor (source_chartmogul/components.py) extracts exactly what the CDK's DpathExtractor extracts, record
-for record and in order, for every kind of body and path, without dpath's walk of the page.
-integration_tests/test_connector_builder.py reads every stream with both and compares the records."""
+"""The custom components (source_chartmogul/components.py) give exactly what the declarative components they stand for
+give: RecordsKeyExtractor what the CDK's DpathExtractor extracts (with or without a record expander), record for record
+and in order, without dpath's walks; BlankAsNull what subscription_events' AddFields renders, value for value.
+integration_tests/test_connector_builder.py reads every stream with both manifests and compares the records."""
 
 import json
 from unittest import mock
@@ -75,3 +76,48 @@ def test_a_page_is_not_walked():
         records = list(key_extractor.extract_records(_response(PAGE)))
 
     assert [r["uuid"] for r in records] == [invoice["uuid"] for invoice in PAGE["invoices"]]
+
+
+# --- BlankAsNull ---------------------------------------------------------------------------------------------------
+# Every kind of value ChartMogul sends in those fields: integers, integer text (its reference), "", currency codes; and
+# text that is not a Python int as written ("05", " 7", "1+2j").
+VALUES = ["", None, "100", 100, "-3", "0", 0, "05", " 7", "1+2j", "USD", "GBP", 2.5, False]
+# Text that reads as another Python literal, which the AddFields turns into a float, a boolean or a list: no amount in
+# cents or currency code is one; BlankAsNull keeps it as text.
+LITERALS = {"1.5": 1.5, "1e3": 1000.0, "True": True, "[1, 2]": [1, 2], "1_000": 1000}
+
+
+def _both_transformations(records):
+    from airbyte_cdk.sources.declarative.models import declarative_component_schema as models
+    from airbyte_cdk.sources.declarative.parsers.model_to_component_factory import ModelToComponentFactory
+
+    from scripts.builder_manifest import DECLARATIVE
+    from source_chartmogul.components import BlankAsNull
+
+    fields = ["amount_in_cents", "tax_amount_in_cents", "quantity", "currency"]
+    add_fields = ModelToComponentFactory().create_component(
+        models.AddFields, DECLARATIVE["source_chartmogul.components.BlankAsNull"]({"fields": fields}), config={})
+    ours, theirs = [dict(r) for r in records], [dict(r) for r in records]
+    for record in ours:
+        BlankAsNull(fields=fields, parameters={}).transform(record)
+    for record in theirs:
+        add_fields.transform(record, config={})
+    return ours, theirs
+
+
+def test_blank_as_null_gives_what_the_add_fields_it_stands_for_renders_for_every_value_chartmogul_sends():
+    fields = ["amount_in_cents", "tax_amount_in_cents", "quantity", "currency"]
+    records = [{"id": n, **{field: value for field in fields}} for n, value in enumerate(VALUES)] + [{"id": -1}]
+
+    ours, theirs = _both_transformations(records)
+
+    assert ours == theirs
+    assert [r["amount_in_cents"] for r in ours[:4]] == [None, None, 100, 100] and ours[-1]["currency"] is None
+    assert all(type(a["quantity"]) is type(b["quantity"]) for a, b in zip(ours, theirs))  # 0 is not False
+
+
+def test_blank_as_null_keeps_text_that_only_python_reads_as_another_literal():
+    ours, theirs = _both_transformations([{"currency": text} for text in LITERALS])
+
+    assert [r["currency"] for r in ours] == list(LITERALS)
+    assert [r["currency"] for r in theirs] == list(LITERALS.values())

@@ -19,11 +19,12 @@ One simulation serves the `source-chartmogul-duckdb --demo` command, the offline
   builds each record when it is served, so the benchmark's 10x account fits in constant memory; date filters on an
   `ordered` route are a binary search, data source filters a view.
 
+`SimulationProcess` serves it from a child process, for measurements (the benchmark, the tests of the request budget).
 The connector reaches it through its hidden `api_base_url` setting, which accepts loopback addresses only
 (docs/chartmogul.md, "Run it locally").
 """
 
 from .dataset import Dataset, Endpoint, Route
-from .server import SimulatedChartMogul
+from .server import SimulatedChartMogul, SimulationProcess
 
-__all__ = ["Dataset", "Endpoint", "Route", "SimulatedChartMogul"]
+__all__ = ["Dataset", "Endpoint", "Route", "SimulatedChartMogul", "SimulationProcess"]

@@ -334,3 +334,49 @@ def _handler_for(fake: SimulatedChartMogul) -> type:
             pass
 
     return Handler
+
+
+class SimulationProcess:
+    """The simulation served from a child process of its own, for measurements.
+
+    In the process under test, the server's threads compete with the connector's for the interpreter lock: an answer,
+    and the moment a request is counted against ChartMogul's limits, can then be late by the time the connector holds
+    the lock. From a process of its own (multiprocessing "spawn"), the simulation times requests as a separate server
+    does. `account` holds Dataset.generate's arguments; `options` SimulatedChartMogul's (latency, rate_limit, ...).
+    `url` and `streams` (the account's records per stream) are known once entered; `stats()` says what it saw so far.
+    """
+
+    def __init__(self, account: Dict[str, object], api_key: str, **options: object) -> None:
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")
+        self._conn, child = context.Pipe()
+        self._process = context.Process(target=_serve_in_child, args=(child, account, api_key, options), daemon=True)
+        self.url, self.streams = "", {}
+
+    def __enter__(self) -> "SimulationProcess":
+        self._process.start()
+        self.url, self.streams = self._conn.recv()
+        return self
+
+    def stats(self) -> Stats:
+        self._conn.send("stats")
+        return self._conn.recv()
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self._conn.send("stop")
+        except OSError:
+            pass
+        self._process.join(10)
+        if self._process.is_alive():
+            self._process.kill()
+
+
+def _serve_in_child(conn: object, account: Dict[str, object], api_key: str, options: Dict[str, object]) -> None:
+    dataset = Dataset.generate(**account)  # type: ignore[arg-type]
+    with SimulatedChartMogul(dataset, api_key, **options) as simulation:  # type: ignore[arg-type]
+        conn.send((simulation.url, dataset.streams))  # type: ignore[attr-defined]
+        while conn.recv() == "stats":  # type: ignore[attr-defined]
+            with simulation._lock:
+                conn.send(replace(simulation.stats, log=list(simulation.stats.log)))  # type: ignore[attr-defined]
