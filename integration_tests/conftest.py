@@ -1,7 +1,9 @@
 """Conformance tests run offline: one fake ChartMogul, serving expected_records.jsonl, for the whole package."""
 
+import importlib.util
+import os
 from pathlib import Path
-from typing import Iterator, List
+from typing import Dict, Iterator, List
 
 import pytest
 
@@ -56,3 +58,11 @@ def fake_chartmogul() -> Iterator[SimulatedChartMogul]:
     """The offline ChartMogul, with this process's requests to api.chartmogul.com routed to it."""
     with offline_chartmogul() as fake:
         yield fake
+
+
+@pytest.fixture(scope="module")
+def loader_environment(tmp_path_factory) -> Dict[str, str]:
+    """What `source-chartmogul-duckdb` inherits in the tests: PyAirbyte offline, its logs in a temporary folder."""
+    if importlib.util.find_spec("airbyte") is None:
+        pytest.fail("PyAirbyte is missing: install the load extra (pip install -e '.[dev,load]'), as .ci/run does")
+    return {**os.environ, "AIRBYTE_OFFLINE_MODE": "1", "AIRBYTE_LOGGING_ROOT": str(tmp_path_factory.mktemp("pyairbyte-logs"))}

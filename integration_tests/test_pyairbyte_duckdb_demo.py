@@ -1,0 +1,33 @@
+"""`source-chartmogul-duckdb --demo` from the built wheel, in a fresh virtualenv, with no network: what the README's
+first command shows a newcomer."""
+
+import re
+import subprocess
+import sys
+import sysconfig
+
+from integration_tests import conformance as c
+from integration_tests import duckdb_mirror as m
+from unit_tests.builders import build_wheel
+
+
+def test_the_demo_runs_from_the_built_wheel_in_a_fresh_virtualenv_with_no_network(loader_environment, tmp_path):
+    """The wheel alone in a new virtualenv (its dependencies, PyAirbyte included, read from this environment's
+    site-packages: what the wheel must bring is its own code, manifest, schemas, simulation and commands). Every
+    connection off this machine goes to a proxy that does not exist, so any attempt to use the network fails."""
+    wheel, venv = build_wheel(tmp_path / "dist"), tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    site = next((venv / "lib").glob("python*/site-packages"))
+    (site / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")  # after the wheel's own files
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "-q", "--no-deps",
+                    "--no-compile", str(wheel)], check=True, capture_output=True, timeout=300)
+    offline = {**loader_environment, "HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9",  # ignore-https-check
+               "NO_PROXY": "127.0.0.1,localhost"}
+
+    done = m.load(offline, "--demo", "--db", str(tmp_path / "demo.duckdb"), command=venv / "bin" / "source-chartmogul-duckdb")
+
+    assert f"with {venv / 'bin' / 'source-chartmogul'} into " in done.stderr  # the connector installed from the wheel
+    assert "Demo: a simulated ChartMogul account (300 customers" in done.stderr
+    rows = dict(re.findall(r"^(\w+)\s+(\d+)$", done.stdout, re.M))
+    assert set(rows) == set(c.stream_names()) and int(rows["customers"]) == 300 and int(rows["activities"]) == 3_000
+    assert re.search(r"^MRR of the last 6 buckets \(USD; ChartMogul counts in cents\)", done.stdout, re.M)

@@ -1,0 +1,111 @@
+"""`source-chartmogul-duckdb`: a run that fails (a wrong key, an outage in the middle of a sync, Ctrl-C) leaves the file
+byte for byte as it was, leaves no scratch file, exits non-zero and says why in the connector's words; a stream name
+the connector does not have stops it at once. Each failure is made on a copy of one first load of a simulated account
+(integration_tests/duckdb_mirror.py). Needs the `load` extra (`pip install -e '.[dev,load]'`): CI installs it.
+"""
+
+import collections
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any, Dict, Iterator
+
+import pytest
+
+from integration_tests import conformance as c
+from integration_tests import duckdb_mirror as m
+from source_chartmogul.simulation import Dataset, SimulatedChartMogul
+from unit_tests.builders import API_KEY
+
+
+@pytest.fixture(scope="module")
+def first_load(loader_environment, tmp_path_factory) -> Iterator[Dict[str, Any]]:
+    """A first load of a small simulated account, whose simulation keeps serving for the failing runs."""
+    account = Dataset.generate(customers=60, activities=400, metric_days=m.DAYS, end=m.TODAY)
+    db = tmp_path_factory.mktemp("mirror") / "chartmogul.duckdb"
+    with SimulatedChartMogul(account, API_KEY) as simulation:
+        config_file = db.with_name("config.json")
+        config_file.write_text(json.dumps(m.config(simulation)))
+        m.load(loader_environment, "--config", str(config_file), "--db", str(db))
+        yield {"db": db, "simulation": simulation, "config_file": config_file}
+
+
+# --- Runs that fail change nothing --------------------------------------------------------------------------------
+@pytest.fixture
+def copy_of_the_mirror(first_load, tmp_path) -> Path:
+    db = tmp_path / "chartmogul.duckdb"
+    shutil.copy(first_load["db"], db)
+    return db
+
+
+def _config_file(first_load, tmp_path: Path, **overrides: Any) -> Path:
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({**json.loads(first_load["config_file"].read_text()), **overrides}))
+    return path
+
+
+def test_a_wrong_key_changes_nothing_and_says_which_setting_to_fix(first_load, loader_environment, copy_of_the_mirror, tmp_path):
+    before = m.fingerprint(copy_of_the_mirror)
+
+    done = m.load(loader_environment, "--config", str(_config_file(first_load, tmp_path, api_key="wrong_cm_Xy7Qp2Lm9Vb4Nc6Tz1Rd8Kf3Hg5J")),
+                 "--db", str(copy_of_the_mirror), ok=False)
+
+    assert done.returncode == 1
+    assert "source-chartmogul-duckdb: the connection check failed: " in done.stderr
+    assert "ChartMogul rejected the API key (401: No valid API key provided)" in done.stderr
+    assert "paste it in 'API Key'" in done.stderr and f"{copy_of_the_mirror} is unchanged." in done.stderr
+    assert m.fingerprint(copy_of_the_mirror) == before and m.leftovers(copy_of_the_mirror) == []
+
+
+def test_an_outage_in_the_middle_of_a_sync_changes_nothing_and_says_chartmogul_is_down(first_load, loader_environment, copy_of_the_mirror, tmp_path):
+    before, simulation = m.fingerprint(copy_of_the_mirror), first_load["simulation"]
+    requests_before = simulation.stats.requests
+    simulation.failures["invoices"] = collections.deque([503] * 50)  # every invoices request, while the rest reads fine
+    try:
+        done = m.load(loader_environment, "--config", str(_config_file(first_load, tmp_path, max_retries=0)),
+                     "--db", str(copy_of_the_mirror), ok=False)
+    finally:
+        simulation.failures.pop("invoices")
+
+    assert done.returncode == 1
+    assert "source-chartmogul-duckdb: the sync failed: " in done.stderr
+    assert "ChartMogul kept answering 503 (too many parallel connections) at http://127.0.0.1:" in done.stderr
+    assert "try the sync again later" in done.stderr and f"{copy_of_the_mirror} is unchanged." in done.stderr
+    assert simulation.stats.requests - requests_before > 20  # the other streams were read before it gave up
+    assert m.fingerprint(copy_of_the_mirror) == before and m.leftovers(copy_of_the_mirror) == []
+
+
+def test_ctrl_c_in_the_middle_of_a_sync_changes_nothing(first_load, loader_environment, copy_of_the_mirror, tmp_path):
+    before, simulation = m.fingerprint(copy_of_the_mirror), first_load["simulation"]
+    requests_before = simulation.stats.requests
+    simulation.latency = 0.2  # slow enough to be interrupted in the middle
+    try:
+        loader = subprocess.Popen([str(m.COMMAND), "--config", str(_config_file(first_load, tmp_path)), "--db", str(copy_of_the_mirror)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=loader_environment,
+                                  start_new_session=True)
+        deadline = time.monotonic() + 60
+        while simulation.stats.requests - requests_before < 10 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        os.killpg(loader.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the command and the connector it started
+        _, stderr = loader.communicate(timeout=60)
+    finally:
+        simulation.latency = 0.0
+
+    assert loader.returncode == 130, stderr[-2000:]
+    assert f"source-chartmogul-duckdb: interrupted; {copy_of_the_mirror} is unchanged." in stderr
+    assert m.fingerprint(copy_of_the_mirror) == before and m.leftovers(copy_of_the_mirror) == []
+
+
+# --- Choosing the streams -----------------------------------------------------------------------------------------
+def test_an_unknown_stream_stops_the_command_at_once_naming_it_and_the_valid_names(loader_environment, tmp_path):
+    done = m.load(loader_environment, "--demo", "--db", str(tmp_path / "demo.duckdb"), "--exclude", "customer_subscription,plans",
+                 ok=False)
+
+    assert done.returncode == 1
+    assert done.stderr.strip() == ("source-chartmogul-duckdb: --exclude names a stream the connector does not have: "
+                                   "customer_subscription. Valid names: " + ", ".join(c.stream_names()) + ".")
+    assert not (tmp_path / "demo.duckdb").exists()
