@@ -10,7 +10,6 @@ import yaml
 from airbyte_cdk.sources.declarative.parsers.manifest_reference_resolver import ManifestReferenceResolver
 from airbyte_cdk.test.mock_http import HttpResponse
 
-from integration_tests.conformance import resolved_manifest
 from unit_tests.builders import (
     API_KEY, api_request, assert_records_match_schema, catalog, config, entries, error, mock_cursor_pages, numbered, page,
     read, run_cli, sent_requests, template,
