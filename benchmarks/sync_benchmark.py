@@ -573,7 +573,7 @@ def main() -> None:
                     print(f"| `{spot['function']}` | {spot['calls']:,} | {spot['self_s']} | {spot['cumulative_s']} | {spot['self_share']:.0%} |")
 
     header = ("| run | latency | wall | CPU | records | records/s | records per CPU s | requests | 429s | 503s | "
-              "max req in 1 s (sent / arrived) | max in flight | peak RSS | vs floor |\n"
+              "max req in 1 s (sent / answered) | max in flight | peak RSS | vs floor |\n"
               "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | --- | --- | --- | --- | --- | --- |")
     if everything or args.sync:
         selections = {"only": streams_list} if args.only else {

@@ -1,5 +1,8 @@
 """Thin entrypoint: hands the packaged manifest to the CDK's declarative runtime.
 
+Three things change how fast the CDK runs it, none what it reads: streams start in the manifest's order
+(`SourceChartmogul`), and two of the CDK's costs per record are cut (`cdk_speedups`).
+
 The CDK reads config, catalog and state only from the source's constructor, so `run()` parses the
 command line first and builds the source with them (as the CDK's own manifest runner does).
 """
@@ -17,6 +20,10 @@ from airbyte_cdk.utils.airbyte_secrets_utils import filter_secrets
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from jsonschema import Draft7Validator
 from jsonschema.exceptions import best_match
+
+from source_chartmogul import cdk_speedups
+
+cdk_speedups.install()  # two CDK costs per record, cut without changing a value (see the module)
 
 
 class SourceChartmogul(YamlDeclarativeSource):
