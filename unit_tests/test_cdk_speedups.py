@@ -1,9 +1,13 @@
-"""The entrypoint's two CDK speed-ups give exactly what the CDK's own functions give, and are installed by source.py."""
+"""The entrypoint's CDK speed-ups give exactly what the CDK's own functions give, and are installed by source.py."""
 
 import datetime
+import json
 
 import pytest
+import requests
 from airbyte_cdk.sources.declarative.datetime.datetime_parser import DatetimeParser
+from airbyte_cdk.sources.declarative.decoders.json_decoder import JsonDecoder
+from airbyte_cdk.sources.declarative.requesters.error_handlers.http_response_filter import HttpResponseFilter
 from airbyte_cdk.sources.types import StreamSlice
 from airbyte_cdk.utils.slice_hasher import SliceHasher
 
@@ -18,6 +22,8 @@ def test_importing_the_entrypoint_installs_both_and_the_cdk_still_has_the_functi
     # The CDK's own functions, kept by the module: still the ones an upgrade would have to keep for this to apply.
     assert cdk_speedups.cdk_slice_hash.__qualname__ == "StreamSlice.__hash__"
     assert cdk_speedups.cdk_parse.__qualname__ == "DatetimeParser.parse"
+    assert cdk_speedups.cdk_response_json.__qualname__ == "HttpResponseFilter._safe_response_json"
+    assert cdk_speedups.cdk_json_decode.__qualname__ == "JsonDecoder.decode"
 
 
 @pytest.mark.parametrize("partition, cursor_slice", [
@@ -75,3 +81,59 @@ def test_chartmogul_s_dates_take_the_fast_path_and_others_the_cdk_s():
     finally:
         cdk_speedups.cdk_parse = original
     assert calls == ["2025-01-31T23:59:59+0000"]
+
+
+def _response(body: bytes, content_type: str = "application/json; charset=utf-8") -> requests.Response:
+    response = requests.Response()
+    response.status_code, response._content = 200, body
+    response.headers["Content-Type"] = content_type
+    response.encoding = requests.utils.get_encoding_from_headers(response.headers)
+    return response
+
+
+BODIES = [
+    (b'{"entries": [{"uuid": "ac_1", "amount_in_cents": 1000, "rate": 0.1, "name": "Caf\xc3\xa9"}], "has_more": false}', "application/json; charset=utf-8"),
+    (b'{"entries": [], "cursor": null, "has_more": false}', "application/json"),
+    (b'{"code": 401, "message": "No valid API key provided", "param": null}', "application/json; charset=utf-8"),
+    (b'{}', "application/json"),
+    (b'[{"uuid": "ac_1"}]', "application/json"),
+    (b'{"entries": [{"amount": NaN}]}', "application/json"),
+    (b'{"big": 123456789012345678901234567890}', "application/json"),
+    (b'<html><body>502 Bad Gateway</body></html>', "text/html"),
+    (b'{"entries": [{"uuid": "ac_1"', "application/json"),
+    (b'', "application/json"),
+    (b'{"name": "Caf\xe9"}', "application/json; charset=iso-8859-1"),
+    (b'{"name": "Caf\xc3\xa9"}', "application/json; charset=iso-8859-1"),
+]
+
+
+@pytest.mark.parametrize("body, content_type", BODIES)
+def test_the_error_handler_s_parse_of_an_answer_is_the_cdk_s(body, content_type):
+    expected = cdk_speedups.cdk_response_json(_response(body, content_type))
+    response = _response(body, content_type)
+
+    parsed = HttpResponseFilter._safe_response_json(response)
+    if b"123456789012345678901234567890" in body:  # the one difference: orjson reads an integer beyond 64 bits as a
+        expected = next(JsonDecoder(parameters={}).decode(_response(body, content_type)))  # float, as in the records
+        assert isinstance(parsed["big"], float)
+    assert json.dumps(parsed, sort_keys=True) == json.dumps(expected, sort_keys=True)
+    assert HttpResponseFilter._safe_response_json(response) == expected  # a second filter, the error message
+
+
+@pytest.mark.parametrize("body, content_type", BODIES)
+def test_the_decoder_gives_what_the_cdk_s_decoder_gives_after_the_error_handler_s_parse(body, content_type):
+    response = _response(body, content_type)
+    HttpResponseFilter._safe_response_json(response)
+
+    decoded = list(JsonDecoder(parameters={}).decode(response))
+    assert decoded == list(cdk_speedups.cdk_json_decode(JsonDecoder(parameters={}), _response(body, content_type)))
+    assert list(JsonDecoder(parameters={}).decode(response)) == decoded  # the paginator's decoder, after the extractor's
+
+
+def test_an_answer_is_parsed_once_for_the_error_handler_the_extractor_and_the_paginator(monkeypatch):
+    response = _response(b'{"entries": [{"uuid": "ac_1"}], "has_more": false}')
+    monkeypatch.setattr(cdk_speedups, "cdk_response_json", lambda r: pytest.fail("parsed by requests"))
+
+    first = HttpResponseFilter._safe_response_json(response)
+    assert HttpResponseFilter._safe_response_json(response) is first
+    assert next(JsonDecoder(parameters={}).decode(response)) is first  # not parsed again by the extractor or paginator
