@@ -1,7 +1,7 @@
 """Thin entrypoint: hands the packaged manifest to the CDK's declarative runtime.
 
-Three things change how fast the CDK runs it, none what it reads: streams start in the manifest's order
-(`SourceChartmogul`), and two of the CDK's costs per record are cut (`cdk_speedups`).
+Two things change how fast the CDK runs it, neither what it reads: streams start in the manifest's order
+(`SourceChartmogul`), and some of the CDK's costs per page and per record are cut (`cdk_speedups`).
 
 The CDK reads config, catalog and state only from the source's constructor, so `run()` parses the
 command line first and builds the source with them (as the CDK's own manifest runner does).
@@ -23,7 +23,7 @@ from jsonschema.exceptions import best_match
 
 from source_chartmogul import cdk_speedups
 
-cdk_speedups.install()  # two CDK costs per record, cut without changing a value (see the module)
+cdk_speedups.install()  # CDK costs per page and per record, cut without changing a value (see the module)
 
 
 class SourceChartmogul(YamlDeclarativeSource):

@@ -3,7 +3,6 @@
 import base64
 import bisect
 import collections
-import json
 import socket
 import struct
 import threading
@@ -13,6 +12,8 @@ from datetime import date, datetime, time as dtime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Deque, Dict, List, Optional, Sequence, Tuple
 from urllib.parse import parse_qs, urlsplit
+
+import orjson
 
 from .dataset import Dataset, Route
 
@@ -316,7 +317,7 @@ def _handler_for(fake: SimulatedChartMogul) -> type:
             try:
                 fault = fake.next_fault(parts.path)
                 status, body, headers = fake.respond(parts.path, query, self.headers.get("Authorization"))
-                payload = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+                payload = body.encode() if isinstance(body, str) else orjson.dumps(body)  # 5-10x json's speed: the CPU is the connector's
                 if fault:
                     _deliver_faulty(self, fake, fault, payload)
                     return
