@@ -70,16 +70,14 @@ def test_a_date_parses_to_the_cdk_s_datetime_or_fails_as_the_cdk_does(value, fmt
     assert parsed.isoformat() == expected.isoformat()
 
 
-def test_chartmogul_s_dates_take_the_fast_path_and_others_the_cdk_s():
+def test_chartmogul_s_dates_take_the_fast_path_and_others_the_cdk_s(monkeypatch):
     calls = []
     original = cdk_speedups.cdk_parse
-    try:
-        cdk_speedups.cdk_parse = lambda self, date, fmt: calls.append(date) or original(self, date, fmt)
-        assert DatetimeParser().parse("2025-01-31T23:59:59+00:00", ACTIVITIES_FORMATS[0]) == datetime.datetime(
-            2025, 1, 31, 23, 59, 59, tzinfo=datetime.timezone.utc)
-        DatetimeParser().parse("2025-01-31T23:59:59+0000", ACTIVITIES_FORMATS[0])
-    finally:
-        cdk_speedups.cdk_parse = original
+    monkeypatch.setattr(cdk_speedups, "cdk_parse", lambda self, date, fmt: calls.append(date) or original(self, date, fmt))
+
+    assert DatetimeParser().parse("2025-01-31T23:59:59+00:00", ACTIVITIES_FORMATS[0]) == datetime.datetime(
+        2025, 1, 31, 23, 59, 59, tzinfo=datetime.timezone.utc)
+    DatetimeParser().parse("2025-01-31T23:59:59+0000", ACTIVITIES_FORMATS[0])
     assert calls == ["2025-01-31T23:59:59+0000"]
 
 
