@@ -1,4 +1,4 @@
-"""Three of the CDK's costs per record, cut without changing a value.
+"""Three of the CDK's costs per page and per record, cut without changing a value.
 
 For each record of activities, the CDK's `ConcurrentCursor.observe` parses the record's `date` with `strptime` and looks
 up the record's date window in a dictionary twice (get, then set), and `StreamSlice.__hash__` serialises the window to
@@ -23,8 +23,8 @@ check, 33.7 s without it), and the paginator's `JsonDecoder` parses it a third t
   own `response.json()` as before;
 - `JsonDecoder.decode` yields that kept body instead of parsing the page again: the record extractor's, then the
   paginator's decoder (which reads only `cursor` and `has_more`, next to records the transformations have changed by
-  then). The one difference: an integer beyond 64 bits is read as a float, as it is in the
-  records the CDK's decoder makes; it could only show in an error message, and ChartMogul sends none.
+  then). The one difference: an integer beyond 64 bits is read as a float, as it is in the records the CDK's decoder
+  makes; it could only show in an error message, and ChartMogul sends none.
 
 All are process-wide and change only speed: `unit_tests/test_cdk_speedups.py` checks the same hashes, datetimes and
 parsed bodies (or the same errors) on a range of values, and fails if an upgrade of the CDK moves any of the functions.

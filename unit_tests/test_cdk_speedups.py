@@ -17,7 +17,7 @@ from source_chartmogul import cdk_speedups
 ACTIVITIES_FORMATS = ["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S"]  # the manifest's order
 
 
-def test_importing_the_entrypoint_installs_both_and_the_cdk_still_has_the_functions_they_replace():
+def test_importing_the_entrypoint_installs_them_all_and_the_cdk_still_has_the_functions_they_replace():
     assert cdk_speedups.installed()
     # The CDK's own functions, kept by the module: still the ones an upgrade would have to keep for this to apply.
     assert cdk_speedups.cdk_slice_hash.__qualname__ == "StreamSlice.__hash__"
