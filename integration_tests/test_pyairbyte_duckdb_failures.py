@@ -79,25 +79,33 @@ def test_an_outage_in_the_middle_of_a_sync_changes_nothing_and_says_chartmogul_i
     assert m.fingerprint(copy_of_the_mirror) == before and m.leftovers(copy_of_the_mirror) == []
 
 
-def test_ctrl_c_in_the_middle_of_a_sync_changes_nothing(first_load, loader_environment, copy_of_the_mirror, tmp_path):
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl_c", "sigterm"])
+def test_stopped_in_the_middle_of_a_sync_it_exits_130_changes_nothing_and_leaves_nothing(first_load, loader_environment, copy_of_the_mirror, tmp_path, stop):
     before, simulation = m.fingerprint(copy_of_the_mirror), first_load["simulation"]
-    requests_before = simulation.stats.requests
-    simulation.latency = 0.2  # slow enough to be interrupted in the middle
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    simulation.hold(after=12)  # the check and the first pages of the read are answered, then the sync waits: mid-read
     try:
         loader = subprocess.Popen([str(m.COMMAND), "--config", str(_config_file(first_load, tmp_path)), "--db", str(copy_of_the_mirror)],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=loader_environment,
-                                  start_new_session=True)
-        deadline = time.monotonic() + 60
-        while simulation.stats.requests - requests_before < 10 and time.monotonic() < deadline:
-            time.sleep(0.1)
-        os.killpg(loader.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the command and the connector it started
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                  env={**loader_environment, "TMPDIR": str(scratch)}, start_new_session=True)
+        deadline = time.monotonic() + 120
+        while not simulation.holding() and loader.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert simulation.holding(), "the load never reached its read"
+        # Ctrl-C in a terminal signals the command and the connector it started; SIGTERM (a service manager) the command.
+        if stop == signal.SIGINT:
+            os.killpg(loader.pid, stop)
+        else:
+            os.kill(loader.pid, stop)
         _, stderr = loader.communicate(timeout=60)
     finally:
-        simulation.latency = 0.0
+        simulation.release()
 
     assert loader.returncode == 130, stderr[-2000:]
-    assert f"source-chartmogul-duckdb: interrupted; {copy_of_the_mirror} is unchanged." in stderr
+    assert stderr.strip().splitlines()[-1] == f"source-chartmogul-duckdb: interrupted; {copy_of_the_mirror} is unchanged."
     assert m.fingerprint(copy_of_the_mirror) == before and m.leftovers(copy_of_the_mirror) == []
+    assert list(scratch.iterdir()) == []  # neither PyAirbyte's files nor the connector's folder with the config
 
 
 # --- Choosing the streams -----------------------------------------------------------------------------------------

@@ -27,13 +27,15 @@ check, 33.7 s without it), and the paginator's `JsonDecoder` parses it a third t
   makes; it could only show in an error message, and ChartMogul sends none.
 
 All are process-wide and change only speed: `unit_tests/test_cdk_speedups.py` checks the same hashes, datetimes and
-parsed bodies (or the same errors) on a range of values, and fails if an upgrade of the CDK moves any of the functions.
-The Connector Builder, which runs the manifest without this module, reads the same records and state.
+parsed bodies (or the same errors) on a range of values. Each is installed only over the very CDK function it was
+tested against (`HOOKS`, checked by `source_chartmogul.hooks`): with another version of that function, or none, that
+one is skipped with a log line and the CDK's own runs. The Connector Builder, which runs the manifest without this
+module, reads the same records and state.
 """
 
 import datetime
 import re
-from typing import Any, Iterator, MutableMapping, Union
+from typing import Any, Iterator, List, MutableMapping, Union
 
 import orjson
 import requests
@@ -41,6 +43,8 @@ from airbyte_cdk.sources.declarative.datetime.datetime_parser import DatetimePar
 from airbyte_cdk.sources.declarative.decoders.json_decoder import JsonDecoder
 from airbyte_cdk.sources.declarative.requesters.error_handlers.http_response_filter import HttpResponseFilter
 from airbyte_cdk.sources.types import StreamSlice
+
+from source_chartmogul.hooks import Hook
 
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 # Only values whose every field is in the range strptime accepts for its directive (seconds 0-59): anything else, valid
@@ -99,15 +103,44 @@ def decode_once(self: JsonDecoder, response: requests.Response) -> Iterator[Muta
     yield from cdk_json_decode(self, response)
 
 
-def install() -> None:
-    """Install all four (idempotent)."""
-    StreamSlice.__hash__ = slice_hash_once  # type: ignore[method-assign]
-    DatetimeParser.parse = parse_iso_fast  # type: ignore[method-assign]
-    HttpResponseFilter._safe_response_json = staticmethod(response_json_once)  # type: ignore[method-assign]
-    JsonDecoder.decode = decode_once  # type: ignore[method-assign]
+# Each replacement, the CDK function it replaces (SHA-256 of its source in airbyte-cdk 7.39.1), and where it goes.
+HOOKS = (
+    Hook("slice hash computed once", (("airbyte_cdk.sources.types:StreamSlice.__hash__",
+                                       "b26170bdd3bc0ec98c5ac2894735d280525c3773a78ae96e8dbb214563b68a0c"),)),
+    Hook("ChartMogul dates read by fromisoformat", (
+        ("airbyte_cdk.sources.declarative.datetime.datetime_parser:DatetimeParser.parse",
+         "1330fbb0623a88422de2333fafc4d2c697daf8075b1abe9ad36dfc3cdec0f37a"),)),
+    Hook("error handler parses each page once", (
+        ("airbyte_cdk.sources.declarative.requesters.error_handlers.http_response_filter:HttpResponseFilter._safe_response_json",
+         "baab1cb945941dcdaee238900b9c94dc6de46a3fa77fde811dbda77cdbb3e7de"),)),
+    Hook("decoder reuses the parsed page", (("airbyte_cdk.sources.declarative.decoders.json_decoder:JsonDecoder.decode",
+                                             "33554a83f125c93e4962a0e3553082b040854081c3db789dad08f582cd6b7034"),)),
+)
+_REPLACEMENTS = (
+    (StreamSlice, "__hash__", slice_hash_once),
+    (DatetimeParser, "parse", parse_iso_fast),
+    (HttpResponseFilter, "_safe_response_json", staticmethod(response_json_once)),
+    (JsonDecoder, "decode", decode_once),
+)
+
+
+def _is_ours(owner: type, name: str, replacement: Any) -> bool:
+    return owner.__dict__.get(name) is replacement or getattr(owner.__dict__.get(name), "__func__", None) is getattr(replacement, "__func__", replacement)
+
+
+def install() -> List[str]:
+    """Install each replacement whose CDK function is the tested one (idempotent); the names of those skipped."""
+    skipped = []
+    for hook, (owner, name, replacement) in zip(HOOKS, _REPLACEMENTS):
+        if _is_ours(owner, name, replacement):
+            continue
+        if hook.applies():
+            setattr(owner, name, replacement)
+        else:
+            skipped.append(hook.name)
+    return skipped
 
 
 def installed() -> bool:
-    return (StreamSlice.__hash__ is slice_hash_once and DatetimeParser.parse is parse_iso_fast
-            and HttpResponseFilter.__dict__["_safe_response_json"].__func__ is response_json_once
-            and JsonDecoder.decode is decode_once)
+    """Every replacement is in place."""
+    return all(_is_ours(owner, name, replacement) for owner, name, replacement in _REPLACEMENTS)

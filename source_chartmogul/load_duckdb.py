@@ -23,6 +23,7 @@ column names are PyAirbyte's: lower case, other characters replaced by `_` (`cus
 """
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -37,7 +38,9 @@ import warnings
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, TextIO, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, TextIO, Tuple
+
+from source_chartmogul.hooks import Hook
 
 CONNECTOR = "source-chartmogul"
 COMMAND = "source-chartmogul-duckdb"
@@ -182,8 +185,66 @@ class Progress:
               file=self.out, flush=True)
 
 
+# PyAirbyte's functions the loader's message hook was tested against (airbyte 0.71.3; source_chartmogul.hooks): the
+# method it wraps, and the one that calls it once per message of the connector, in the main thread.
+PEEK_HOOK = Hook("the loader sees each message of the connector", (
+    ("airbyte.sources.base:Source._peek_airbyte_message", "5482c697a87ac07da452aeb0f222e066331414645d903f6495fe79cddb47e808"),
+    ("airbyte._connector_base:ConnectorBase._execute", "ae16ab0444d248f8fba9c610af20a683561e2fd2badf2c049e2701ab089d1486"),
+))
+
+
 class LoadFailed(Exception):
     """The sync did not complete: the file is as it was. The message says why, in the connector's words."""
+
+
+class Interruption:
+    """Ctrl-C (SIGINT) and SIGTERM, remembered for the whole run, not only raised once.
+
+    The first signal raises KeyboardInterrupt where the main thread is. That alone was not enough (measured,
+    benchmarks/interrupt_stress.py; README.md, "Stopping a load"): landing in one of DuckDB's queries it became
+    `RuntimeError: Query interrupted`, and the load either failed with a traceback (exit 1) or, where that error was
+    caught, went on to the end and replaced the file. So the signal is also kept: `check()` raises it again at the next
+    safe point (each message of the connector, and just before the file is replaced), and `main` reports any run that
+    ended after a signal as interrupted. Later signals are only counted, so that they cannot break the clean-up.
+    """
+
+    def __init__(self) -> None:
+        self.received: List[int] = []
+        self.replaced = False  # the file was replaced by this run's data (the signal came after that)
+
+    def __call__(self, signum: int, frame: Any) -> None:
+        self.received.append(signum)
+        if len(self.received) == 1:
+            raise KeyboardInterrupt
+
+    def check(self) -> None:
+        if self.received:
+            raise KeyboardInterrupt
+
+    @contextlib.contextmanager
+    def handling(self) -> Iterator[None]:
+        """Ctrl-C and SIGTERM handled so meanwhile; the handlers before it, restored after it (the command may run
+        inside a caller's process, as in the tests)."""
+        self.received, self.replaced = [], False
+        previous = {signum: signal.signal(signum, self) for signum in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+    @contextlib.contextmanager
+    def deferred(self) -> Iterator[None]:
+        """Signals held back meanwhile (delivered when it ends): for a step that must happen whole or not at all."""
+        held = {signal.SIGINT, signal.SIGTERM}
+        signal.pthread_sigmask(signal.SIG_BLOCK, held)
+        try:
+            yield
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
+
+
+INTERRUPTION = Interruption()
 
 
 # --- The mirror: PyAirbyte writes a scratch copy, which replaces the file only when the read succeeded -----------------
@@ -261,7 +322,10 @@ def mirror(source: Any, cache_class: Any, db_path: Path, streams: Dict[str, Stre
             finally:
                 cache.close()
         _copy_database(duckdb, scratch, compacted)
-        os.replace(compacted, db_path)  # the one moment the file changes: readers see the old file or the new one
+        with INTERRUPTION.deferred():  # interrupted before this, the file is as it was; after it, it is the new one
+            INTERRUPTION.check()
+            os.replace(compacted, db_path)  # the one moment the file changes: readers see the old file or the new one
+            INTERRUPTION.replaced = True
         return Result({t: rows[t] for t in rows if t in status}, {t: status[t] for t in rows if t in status})
     except duckdb.IOException as locked:
         raise LoadFailed(f"{db_path} could not be read or written ({locked}). If another program has it open (a DuckDB "
@@ -281,15 +345,17 @@ def load(config: Dict[str, Any], db_path: Path, selected: Sequence[str], streams
     progress = progress or Progress(out=out)
     executable = connector_executable()
     source = ab.get_source(CONNECTOR, config=config, local_executable=executable, streams=list(selected))
-    # PyAirbyte has no public hook for the connector's messages: count them, and keep its errors, where it inspects
-    # each one (`_peek_airbyte_message`, PyAirbyte 0.71, pinned by the `load` extra).
-    inspect = source._peek_airbyte_message
+    # PyAirbyte has no public hook for the connector's messages: count them, keep its errors, and stop at a Ctrl-C that
+    # got lost on its way, where it inspects each one (`_peek_airbyte_message`), if that is still the tested code.
+    if PEEK_HOOK.applies(log=lambda message: print(f"{COMMAND}: {message}", file=out, flush=True)):
+        inspect = source._peek_airbyte_message
 
-    def count_and_inspect(message: Any, **kwargs: Any) -> None:
-        progress.see(message)
-        inspect(message, **kwargs)
+        def count_and_inspect(message: Any, **kwargs: Any) -> None:
+            INTERRUPTION.check()  # a Ctrl-C that PyAirbyte or DuckDB turned into something else stops the read here
+            progress.see(message)
+            inspect(message, **kwargs)
 
-    source._peek_airbyte_message = count_and_inspect
+        source._peek_airbyte_message = count_and_inspect
 
     def print_plan(status: Dict[str, str], rows: Dict[str, int], since: Dict[str, date]) -> None:
         print(f"Reading with {executable} into {db_path}:", file=out)
@@ -385,43 +451,60 @@ def run_demo(db_path: Path, selected: Sequence[str], streams: Dict[str, Stream],
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog=COMMAND, description=__doc__.splitlines()[0])
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--config", type=Path,
-                        help="connector config JSON: api_key, start_date, interval (see the connector's documentation)")
-    source.add_argument("--demo", action="store_true",
-                        help="load a simulated ChartMogul account served on this machine: no config, key or network")
-    parser.add_argument("--db", type=Path, help=f"DuckDB file (default: {DEFAULT_DB}; with --demo: {DEMO_DB})")
-    parser.add_argument("--streams", metavar="A,B,...", help="read only these streams (default: every stream)")
-    parser.add_argument("--exclude", metavar="A,B,...",
-                        help="do not read these streams, e.g. customer_subscriptions (one request per customer)")
-    parser.add_argument("--full-refresh", action="store_true", help="read every selected stream in full, activities included")
-    args = parser.parse_args(argv)
+    # First of all: from here on, Ctrl-C and SIGTERM stop the command with exit 130 and the file as it was.
+    with INTERRUPTION.handling():
+        return _main(argv)
 
-    streams = connector_streams()
-    selected = choose_streams(streams, args.streams, args.exclude)
-    db_path = args.db or (DEMO_DB if args.demo else DEFAULT_DB)
-    config = None
-    if not args.demo:
-        try:
-            config = json.loads(args.config.read_text())
-        except (OSError, ValueError) as error:
-            raise SystemExit(f"Cannot read the config file {args.config}: {error}. It must be a JSON object with "
-                             "api_key, start_date and interval.") from None
-    # Stopped by the system (SIGTERM) as by Ctrl-C: the scratch files go, the file stays as it was.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    started = time.monotonic()
+
+def _main(argv: Optional[List[str]]) -> int:
+    db_path = DEMO_DB
     try:
+        parser = argparse.ArgumentParser(prog=COMMAND, description=__doc__.splitlines()[0])
+        source = parser.add_mutually_exclusive_group(required=True)
+        source.add_argument("--config", type=Path,
+                            help="connector config JSON: api_key, start_date, interval (see the connector's documentation)")
+        source.add_argument("--demo", action="store_true",
+                            help="load a simulated ChartMogul account served on this machine: no config, key or network")
+        parser.add_argument("--db", type=Path, help=f"DuckDB file (default: {DEFAULT_DB}; with --demo: {DEMO_DB})")
+        parser.add_argument("--streams", metavar="A,B,...", help="read only these streams (default: every stream)")
+        parser.add_argument("--exclude", metavar="A,B,...",
+                            help="do not read these streams, e.g. customer_subscriptions (one request per customer)")
+        parser.add_argument("--full-refresh", action="store_true", help="read every selected stream in full, activities included")
+        args = parser.parse_args(argv)
+        db_path = args.db or (DEMO_DB if args.demo else DEFAULT_DB)
+
+        streams = connector_streams()
+        selected = choose_streams(streams, args.streams, args.exclude)
+        config = None
+        if not args.demo:
+            try:
+                config = json.loads(args.config.read_text())
+            except (OSError, ValueError) as error:
+                raise SystemExit(f"Cannot read the config file {args.config}: {error}. It must be a JSON object with "
+                                 "api_key, start_date and interval.") from None
+        started = time.monotonic()
         result = (run_demo(db_path, selected, streams, args.full_refresh) if args.demo
                   else load(config, db_path, selected, streams, args.full_refresh))
+        INTERRUPTION.check()
+        print(summary(result, db_path, time.monotonic() - started))
+        return 0
     except LoadFailed as failed:
-        print(f"{COMMAND}: {failed} {db_path} is unchanged.", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
+        if not INTERRUPTION.received:
+            print(f"{COMMAND}: {failed} {db_path} is unchanged.", file=sys.stderr)
+            return 1
+    except (KeyboardInterrupt, SystemExit):
+        if not INTERRUPTION.received:
+            raise
+    except Exception:
+        if not INTERRUPTION.received:
+            raise  # a real error, with its traceback
+    # Interrupted: whatever the signal turned into on its way (KeyboardInterrupt, DuckDB's "Query interrupted", a
+    # connector stopped by it), the file was replaced only if the read had completed before the signal.
+    if INTERRUPTION.replaced:
+        print(f"{COMMAND}: interrupted after the load had completed; {db_path} holds this run's data.", file=sys.stderr)
+    else:
         print(f"{COMMAND}: interrupted; {db_path} is unchanged.", file=sys.stderr)
-        return 130
-    print(summary(result, db_path, time.monotonic() - started))
-    return 0
+    return 130
 
 
 if __name__ == "__main__":

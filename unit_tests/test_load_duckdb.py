@@ -234,3 +234,59 @@ def test_an_unreadable_config_file_is_named_with_what_it_must_hold(tmp_path, con
     assert str(exit.value).startswith(f"Cannot read the config file {config}: ")
     assert reason in str(exit.value)
     assert str(exit.value).endswith("It must be a JSON object with api_key, start_date and interval.")
+
+
+# --- Ctrl-C and SIGTERM: exit 130 whatever the signal became on its way -------------------------------------------
+def _main_with_a_load_that(monkeypatch, tmp_path, behaviour):
+    """main() with `load` replaced by `behaviour`, which receives a real SIGINT sent to this process."""
+    import os
+    import signal
+
+    def interrupted_load(*args, **kwargs):
+        return behaviour(lambda: os.kill(os.getpid(), signal.SIGINT))
+
+    monkeypatch.setattr(load_duckdb, "load", interrupted_load)
+    monkeypatch.setattr(load_duckdb, "summary", lambda *a: "summary")
+    config_file = tmp_path / "config.json"
+    config_file.write_text(json.dumps(connector_config()))
+    return load_duckdb.main(["--config", str(config_file), "--db", str(tmp_path / "x.duckdb")])
+
+
+def test_a_ctrl_c_that_duckdb_turns_into_query_interrupted_still_exits_130_saying_the_file_is_unchanged(monkeypatch, tmp_path, capsys):
+    def duckdb_query(ctrl_c):
+        try:
+            ctrl_c()
+        except KeyboardInterrupt:
+            raise RuntimeError("Query interrupted") from None  # what DuckDB's Python client raises (measured)
+
+    assert _main_with_a_load_that(monkeypatch, tmp_path, duckdb_query) == 130
+    assert capsys.readouterr().err.strip() == f"source-chartmogul-duckdb: interrupted; {tmp_path / 'x.duckdb'} is unchanged."
+
+
+def test_a_ctrl_c_swallowed_on_its_way_still_stops_the_command_with_130(monkeypatch, tmp_path, capsys):
+    def swallowing(ctrl_c):
+        try:
+            ctrl_c()
+        except BaseException:
+            pass  # caught by a library that carries on: the load completes
+        return load_duckdb.Result({}, {})
+
+    assert _main_with_a_load_that(monkeypatch, tmp_path, swallowing) == 130
+    assert "interrupted;" in capsys.readouterr().err
+
+
+def test_a_real_error_without_a_signal_is_still_raised_with_its_traceback(monkeypatch, tmp_path):
+    def broken(ctrl_c):
+        raise RuntimeError("a bug")
+
+    with pytest.raises(RuntimeError, match="a bug"):
+        _main_with_a_load_that(monkeypatch, tmp_path, broken)
+
+
+def test_the_command_puts_back_the_signal_handlers_it_found(monkeypatch, tmp_path):
+    import signal
+
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    _main_with_a_load_that(monkeypatch, tmp_path, lambda ctrl_c: load_duckdb.Result({}, {}))
+
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before

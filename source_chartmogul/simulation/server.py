@@ -5,6 +5,7 @@ import bisect
 import collections
 import socket
 import struct
+import sys
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -40,6 +41,8 @@ class SimulatedChartMogul:
     `after` requests have been admitted, the next `count` requests to any endpoint get `status` (a burst in the
     middle of a sync, e.g. [(10, 429, 5), (30, 503, 3)]); faults: endpoint → how to deliver its next answers
     over the socket, one entry per request (None = normally), e.g. {"customers": [None, "stall"]}: see FAULTS.
+    `hold(after)` keeps every request after the first `after` waiting until `release()`: a client caught in the middle
+    of a sync, whatever the machine's speed.
     """
 
     def __init__(self, dataset: Dataset, api_key: str, latency: float = 0.0, rate_limit: Optional[int] = None,
@@ -57,10 +60,12 @@ class SimulatedChartMogul:
         self.faulted: List[Tuple[str, str]] = []  # (endpoint, fault) in the order they were delivered
         self._closing = threading.Event()  # wakes stalled connections when the server stops
         self._admitted = 0
+        self._held_after: Optional[int] = None
+        self._released = threading.Event()
         self.stats = Stats()
         self._lock = threading.Lock()
         self._recent: Deque[float] = collections.deque()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server = _Server(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
         self._server.request_queue_size = 256
         self._thread: Optional[threading.Thread] = None
@@ -76,6 +81,7 @@ class SimulatedChartMogul:
 
     def __exit__(self, *exc: object) -> None:
         self._closing.set()
+        self._released.set()
         self._server.shutdown()
         self._server.server_close()
 
@@ -104,6 +110,20 @@ class SimulatedChartMogul:
                 status = scripted.popleft()
                 return status, {"code": status, "message": f"scripted failure {status}", "param": None}, self._retry_headers(status)
         return None
+
+    def hold(self, after: int) -> None:
+        """Requests after the next `after` wait (unanswered) until `release()`."""
+        self._released.clear()
+        with self._lock:
+            self._held_after = self.stats.requests + after
+
+    def release(self) -> None:
+        self._held_after = None
+        self._released.set()
+
+    def holding(self) -> bool:
+        """True once a request is being held."""
+        return self._held_after is not None and self.stats.requests > self._held_after
 
     def next_fault(self, path: str) -> Optional[str]:
         """The fault planned for this request to `path`, if any (consumes one entry of its plan)."""
@@ -138,6 +158,8 @@ class SimulatedChartMogul:
         refused = self._admit(endpoint)
         if refused:
             return refused
+        if self.holding():
+            self._released.wait()  # set by release(), or when the server stops
         if self.latency:
             time.sleep(self.latency)
         if not self._authorized(auth):
@@ -301,6 +323,14 @@ def _deliver_faulty(handler: BaseHTTPRequestHandler, fake: SimulatedChartMogul, 
         if fake._closing.wait(1.0):
             return
     fake._closing.wait()
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that goes away mid-request (a sync interrupted, a connection dropped) is no error of the server's:
+        say nothing. Anything else is printed as the standard library does."""
+        if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            super().handle_error(request, client_address)
 
 
 def _handler_for(fake: SimulatedChartMogul) -> type:
