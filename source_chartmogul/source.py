@@ -179,8 +179,8 @@ def _stop(messages: Optional[Iterator[str]], stopped_by: List[int]) -> None:
 
 @contextlib.contextmanager
 def _stopped_by_signals() -> Iterator[List[int]]:
-    """The first SIGINT or SIGTERM raises KeyboardInterrupt in the main thread, for a clean-up; a second one ends the
-    process at once. Yields the signals received. Outside the main thread (a caller's thread) it changes nothing."""
+    """The first SIGINT or SIGTERM raises KeyboardInterrupt in the main thread; later ones do not interrupt the clean-up.
+    Yields the signals received. Outside the main thread (a caller's thread) it changes nothing."""
     stopped_by: List[int] = []
     if threading.current_thread() is not threading.main_thread():
         yield stopped_by
@@ -190,8 +190,9 @@ def _stopped_by_signals() -> Iterator[List[int]]:
         if not stopped_by:
             stopped_by.append(signum)
             raise KeyboardInterrupt
-        signal.signal(signum, signal.SIG_DFL)  # asked again while cleaning up: end now
-        os.kill(os.getpid(), signum)
+        # Asked again during the clean-up (a terminal's Ctrl-C reaches the connector, and then PyAirbyte, stopping,
+        # sends SIGTERM): ignored, so the folder is still removed (measured: ending here left it behind). The clean-up
+        # writes nothing, so it cannot wait on a reader that is gone.
 
     previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
