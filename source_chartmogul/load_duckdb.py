@@ -18,9 +18,8 @@ run after run. Why not PyAirbyte's write strategies alone, measured: docs/chartm
 Before it reads, the command prints what it will read and roughly how many requests that costs; while it reads, a line
 per stream done and a running total (standard error; a live line on a terminal); at the end, the rows of each table and
 whether it was replaced, merged or kept, the time taken, the file, the account's MRR of the last months and the latest
-bucket's MRR by plan (standard output). Table and
-column names are PyAirbyte's: lower case, other characters replaced by `_` (`customer-since` becomes
-`customer_since`).
+bucket's MRR by plan (standard output). Table and column names are PyAirbyte's: lower case, other characters replaced
+by `_` (`customer-since` becomes `customer_since`).
 """
 
 import argparse
