@@ -89,7 +89,9 @@ def _server_summary(stats) -> dict:
     return {"requests": stats.requests, "by_status": dict(stats.by_status), "max_in_flight": stats.max_in_flight,
             "max_per_second": _busiest_second(times),
             "chains": [[endpoint, dict(params), pages] for (endpoint, params), pages in chains.items()],
-            "replay": [[path, query] for _, path, query, status in stats.log if status == 200]}
+            "replay": [[path, query] for _, path, query, status in stats.log if status == 200],
+            # when (seconds after the first request) each request the simulation refused (429, 503) came, and where to
+            "refused": [[round(t - times[0], 3), path, status] for t, path, _, status in stats.log if status != 200]}
 
 
 # --- what the connector prints goes here --------------------------------------------------------------------------
