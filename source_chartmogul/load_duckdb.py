@@ -185,6 +185,8 @@ class Progress:
     def see(self, message: Any) -> None:
         """Count one Airbyte protocol message of the connector: a RECORD, a stream's status, an error."""
         now = self.clock()
+        if not self.records and not self.queued and not self.began:
+            self.last = now  # the read's first message: the periodic total counts from here, not from the check
         if message.record is not None:
             stream = message.record.stream
             self.began.setdefault(stream, now)
@@ -212,7 +214,8 @@ class Progress:
 
     def total_line(self, now: float) -> str:
         total, done = sum(self.records.values()), len(self.complete)
-        return f"[{now - self.started:6.1f} s] {total:,} records so far, {done} stream{'s' * (done != 1)} done"
+        records, streams = f"{total:,} record{'s' * (total != 1)}", f"{done} stream{'s' * (done != 1)}"
+        return f"[{now - self.started:6.1f} s] {records} so far, {streams} done"
 
     def _print(self, line: str) -> None:
         self.last = self.clock()

@@ -106,6 +106,18 @@ def test_progress_on_a_terminal_draws_a_live_total_and_prints_the_streams_done_a
     assert progress._view is None  # closed: the live line is gone
 
 
+def test_progress_counts_the_periodic_total_from_the_read_s_first_message_not_from_the_connection_check():
+    out, clock = io.StringIO(), _Clock()
+    progress = load_duckdb.Progress(out=out, every=5.0, clock=clock)
+
+    clock.now += 6.0  # the check
+    progress.see(_record("customers"))
+    clock.now += 5.0
+    progress.see(_record("customers"))
+
+    assert out.getvalue().splitlines() == ["[  11.0 s] 2 records so far, 0 streams done"]
+
+
 def test_progress_is_plain_text_when_its_output_is_not_a_terminal():
     assert load_duckdb.Progress(out=io.StringIO()).live is False
 
