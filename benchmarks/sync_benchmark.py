@@ -15,9 +15,9 @@ exactly the records the fake holds.
 
 The account (defaults): 20,000 customers; 200,000 activities over two years; 2 invoices per customer with 1-3 line
 items and a transaction each; subscription events a quarter of the activities; contacts for half the customers;
-opportunities, tasks and notes for a quarter each; 0-3 subscriptions per customer; 30 plans, 6 plan groups; 3 data
-sources that customers, invoices, subscription events and contacts are spread over; the metric streams at
-interval=day over the whole history.
+opportunities, tasks and notes for a quarter each; 0-3 subscriptions per customer; 30 plans (10 names, each in
+every data source), 6 plan groups; 3 data sources that customers, invoices, subscription events and contacts are
+spread over; the metric streams (the account's and by plan) at interval=day over the whole history.
 
 Runs, each in a fresh Python process (so peak RSS is that run's alone), with the fake ChartMogul
 (`source_chartmogul.simulation`, a threaded HTTP server on 127.0.0.1) in a child process of the run, so serving JSON
@@ -37,7 +37,8 @@ https://api.chartmogul.com redirected to the fake; its stdout goes to a sink tha
   of requests alone, and a per-customer stream 200,000 requests more.)
 
 The floor of the sync is the larger of: the fewest requests that can fetch the account (full pages of 200 for a list,
-one request for an unpaginated endpoint, one per customer for a per-customer endpoint) at 40 per second; and the
+one request for an unpaginated endpoint, one per customer for a per-customer endpoint, one per plan name and the plans
+list for a metric by plan) at 40 per second; and the
 longest cursor chain the API cannot split, one latency per page (a chain is split by date for activities, by
 data_source_uuid for invoices, subscription events and contacts; customers, whose merged records appear under every
 data source they came from, plans, plan groups, opportunities, tasks and notes stay single chains).
@@ -88,7 +89,9 @@ def _server_summary(stats) -> dict:
     return {"requests": stats.requests, "by_status": dict(stats.by_status), "max_in_flight": stats.max_in_flight,
             "max_per_second": _busiest_second(times),
             "chains": [[endpoint, dict(params), pages] for (endpoint, params), pages in chains.items()],
-            "replay": [[path, query] for _, path, query, status in stats.log if status == 200]}
+            "replay": [[path, query] for _, path, query, status in stats.log if status == 200],
+            # when (seconds after the first request) each request the simulation refused (429, 503) came, and where to
+            "refused": [[round(t - times[0], 3), path, status] for t, path, _, status in stats.log if status != 200]}
 
 
 # --- what the connector prints goes here --------------------------------------------------------------------------
@@ -196,7 +199,8 @@ def manifest_text(manifest: "str | None", drop_budget: bool = False) -> str:
 
 def discovered_streams(manifest: "str | None", account: dict) -> dict:
     """The streams `discover` returns for the manifest in use, each with how it lists its records: "single" (one
-    unpaginated request), "per customer" (a path per customer), "list" (cursor-paginated) or "expanded from <list>"
+    unpaginated request), "per customer" (a path per customer), "per plan name" (one unpaginated request per distinct
+    plan name, after the plans list), "list" (cursor-paginated) or "expanded from <list>"
     (records nested in another list's records, read from that list's pages: invoice line items and transactions)."""
     import logging
 
@@ -214,6 +218,8 @@ def discovered_streams(manifest: "str | None", account: dict) -> dict:
 
     def kind(stream: dict) -> str:
         retriever = stream.get("retriever", {})
+        if (retriever.get("partition_router") or {}).get("type") == "GroupingPartitionRouter":
+            return "per plan name"  # the metrics by plan: one unpaginated request per distinct name, after the plans list
         if retriever.get("paginator", {}).get("type", "NoPagination") == "NoPagination":
             return "single"
         if "stream_partition" in json.dumps(retriever.get("requester", {})):
@@ -400,6 +406,8 @@ def floor_of(result: dict, kinds: dict, latency: float) -> dict:
             fewest[stream] = 1
         elif kinds[stream] == "per customer":  # at least one request per customer, full pages of 200
             fewest[stream] = max(held.get("customers", 0), math.ceil(records / PAGE))
+        elif kinds[stream] == "per plan name":  # one per distinct name (a plan's series is as long as the account's)
+            fewest[stream] = round(records / max(held.get("metrics", 1), 1)) + max(1, math.ceil(held.get("plans", 0) / PAGE))
         else:
             source = kinds[stream].removeprefix("expanded from ") if kinds[stream].startswith("expanded") else stream
             fewest[stream] = max(1, math.ceil(held[source] / PAGE))

@@ -86,7 +86,16 @@ def endpoint_of(stream: Mapping[str, Any]) -> Endpoint:
     retriever = stream["retriever"]
     requester = retriever["requester"]
     parameters = stream.get("$parameters", {})
-    parents = (retriever.get("partition_router") or {}).get("parent_stream_configs") or []
+    router = retriever.get("partition_router") or {}
+    query = requester.get("request_parameters") or {}
+    if router.get("type") == "GroupingPartitionRouter":  # the metrics by plan: one request per plan name, by filter
+        (parent,) = router["underlying_partition_router"]["parent_stream_configs"]
+        (param,) = [name for name, value in query.items() if f"stream_partition.{parent['partition_field']}" in str(value)]
+        url = render(requester["url"], parameters)
+        records_key = render(retriever["record_selector"]["extractor"]["field_path"][0], parameters)
+        return Endpoint(url[len(API_BASE):].split("?")[0], "metrics", records_key, filter_param=param,
+                        filter_field=parent["partition_field"])
+    parents = router.get("parent_stream_configs") or []
     assert len(parents) <= 1, f"stream {stream['name']} has several parent streams"
     substream, placeholders = {}, {}
     # A parent whose value goes into the path makes one route per parent record; one whose value is a query
@@ -100,7 +109,6 @@ def endpoint_of(stream: Mapping[str, Any]) -> Endpoint:
     assert url.startswith(API_BASE), f"stream {stream['name']} reads {url}, outside {API_BASE}"
     field_path = retriever["record_selector"]["extractor"]["field_path"]
     records_key = render(field_path[0], parameters) if field_path else ""
-    query = requester.get("request_parameters") or {}
     paginated = retriever.get("paginator", {}).get("type", "NoPagination") != "NoPagination"
     if not field_path:
         kind = "object"

@@ -110,10 +110,11 @@ def test_what_the_builder_imports_uses_no_custom_python_component():
     assert _custom(_resolved_by_builder()) == []
 
 
-def test_the_packaged_manifest_s_custom_components_are_the_record_extractor_and_subscription_events_blanks():
+def test_the_packaged_manifest_s_custom_components_are_the_record_extractor_the_blanks_and_the_plan_names_filter():
     assert {(x["type"], x["class_name"]) for x in _custom(_manifest())} == {
         ("CustomRecordExtractor", "source_chartmogul.components.RecordsKeyExtractor"),
-        ("CustomTransformation", "source_chartmogul.components.BlankAsNull")}
+        ("CustomTransformation", "source_chartmogul.components.BlankAsNull"),
+        ("CustomRecordFilter", "source_chartmogul.components.PlanNamesFilter")}
 
 
 def test_builder_resolves_every_stream_that_discover_reports():

@@ -82,10 +82,20 @@ def test_the_first_load_holds_exactly_what_the_connector_reads_and_says_so(histo
     plan = first.stderr.split(" into ", 1)[1]
     assert "  customer_subscriptions  replaced  1 request per customer, and the customers list\n" in plan
     assert "  invoice_line_items      replaced  1 request per 200 invoices, the invoices' pages read again\n" in plan
-    done = [line for line in first.stderr.splitlines() if " done; records so far: " in line]
-    assert done[-1].endswith(", ".join(f"{s} {len(r):,} (done)" for s, r in sorted(history["first_read"].items())))
+    # Progress, piped: one plain line per stream done, with its records (no terminal control codes).
+    done = dict(re.findall(r"^\[ *\d+\.\d s\] (\w+) done: ([\d,]+) records? in \d+\.\d s$", first.stderr, re.M))
+    assert done == {stream: f"{len(records):,}" for stream, records in history["first_read"].items()}
+    assert "\x1b[" not in first.stderr
     mrr = history["first_read"]["mrr"]
     assert f"  {mrr[-1]['date']}  {mrr[-1]['mrr'] / 100:>14,.2f}" in first.stdout  # the MRR of the last months
+    # Then the latest bucket's MRR by plan, largest first: every plan name of the account, as the connector read it.
+    by_plan = history["first_read"]["mrr_by_plan"]
+    latest = max(r["date"] for r in by_plan)
+    expected = sorted(((r["plan"], r["mrr"]) for r in by_plan if r["date"] == latest), key=lambda x: (-x[1], x[0]))
+    lines = first.stdout.split(f"MRR by plan at {latest} (USD), largest first:  SELECT plan, mrr FROM mrr_by_plan", 1)[1].splitlines()[1:]
+    width = max(len(name) for name, _ in expected)
+    assert lines[:len(expected)] == [f"  {name:<{width}}  {cents / 100:>14,.2f}" for name, cents in expected]
+    assert len(expected) == 10
 
 
 def test_runs_of_an_unchanged_account_change_no_row_and_keep_the_file_size(history):
@@ -99,6 +109,8 @@ def test_runs_of_an_unchanged_account_change_no_row_and_keep_the_file_size(histo
     assert "  customer_subscriptions  replaced  about 121 requests (1 per customer, and the customers list)\n" in second.stderr
     assert "  customers               replaced  1 request per 200 customers: about 1 request" not in second.stderr
     assert "  customers               replaced  about 1 request (1 per 200 customers)\n" in second.stderr
+    # The plans table's 10 distinct names (30 plans in 3 data sources): 10 requests and the plans list, per stream.
+    assert "  mrr_by_plan             replaced  about 11 requests (1 per distinct plan name, and the plans list)\n" in second.stderr
 
 
 def test_chosen_streams_are_read_and_the_other_tables_kept_as_they_were(history):

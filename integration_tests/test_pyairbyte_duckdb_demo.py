@@ -31,3 +31,5 @@ def test_the_demo_runs_from_the_built_wheel_in_a_fresh_virtualenv_with_no_networ
     rows = dict(re.findall(r"^(\w+)\s+(\d+)$", done.stdout, re.M))
     assert set(rows) == set(c.stream_names()) and int(rows["customers"]) == 300 and int(rows["activities"]) == 3_000
     assert re.search(r"^MRR of the last 6 buckets \(USD; ChartMogul counts in cents\)", done.stdout, re.M)
+    assert re.search(r"^MRR by plan at \d{4}-\d\d-\d\d \(USD\), largest first:  SELECT plan, mrr FROM mrr_by_plan", done.stdout, re.M)
+    assert re.search(r"^  Starter Monthly +[\d,]+\.\d\d$", done.stdout, re.M)  # the largest of the demo's 10 plans

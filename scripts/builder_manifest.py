@@ -7,9 +7,11 @@ The packaged connector differs from what the hosted Builder can load in two ways
 `$ref`s resolved and both replaced by their declarative equivalents:
 - it reads its schemas from `source_chartmogul/schemas/*.json` (JsonFileSchemaLoader), files the Builder does not
   have: each becomes an InlineSchemaLoader holding the same schema;
-- two of its components are custom (`source_chartmogul/components.py`, for speed), which the Builder does not run:
-  each becomes the declarative component it stands for: every `RecordsKeyExtractor` the DpathExtractor with the same
-  field path and record expander, subscription_events' `BlankAsNull` an AddFields that renders the same values.
+- three of its components are custom (`source_chartmogul/components.py`: two for speed, one for a log line), which the
+  Builder does not run: each becomes the declarative component it stands for: every `RecordsKeyExtractor` the
+  DpathExtractor with the same field path and record expander, subscription_events' `BlankAsNull` an AddFields that
+  renders the same values, the streams by plan's `PlanNamesFilter` the RecordFilter with its condition (the same plans,
+  without the log line naming each plan left out).
 `integration_tests/test_connector_builder.py` test-reads every stream of this output through the Builder's handler,
 and checks that it reads the same records as the packaged connector.
 """
@@ -38,6 +40,8 @@ def _blank_as_null_fields(custom: Dict[str, Any]) -> Dict[str, Any]:
 DECLARATIVE = {  # custom component → the declarative component it stands for
     "source_chartmogul.components.RecordsKeyExtractor": lambda custom: {**custom, "type": "DpathExtractor"},
     "source_chartmogul.components.BlankAsNull": _blank_as_null_fields,
+    # The same plans kept by the same condition; only PlanNamesFilter's log line of each plan left out is lost.
+    "source_chartmogul.components.PlanNamesFilter": lambda custom: {**custom, "type": "RecordFilter"},
 }
 
 

@@ -1,4 +1,4 @@
-"""The manifest's two custom components, and why they are custom. Each stands for a declarative one that the Connector
+"""The manifest's three custom components, and why they are custom. Each stands for a declarative one that the Connector
 Builder's manifest keeps in its place (`scripts/builder_manifest.py`), and `integration_tests/test_connector_builder.py`
 checks that both manifests read the same records on every stream. Measured effect: benchmarks/sync_benchmark.py,
 README.md "Performance".
@@ -26,10 +26,18 @@ reads any rendered value, as a Python literal ("100" becomes 100). It renders a 
 about 170 µs of CPU per event, the second largest cost of a sync after activities (8.9 s of 46 s for the benchmark
 account's selection without customer_subscriptions, which missed its target by that much). `BlankAsNull` gives the
 same values without a template, for every value ChartMogul sends (see `_blank_as_null` for the one difference).
+
+**PlanNamesFilter**, for the `RecordFilter` on the plans list that the streams by plan take their plan names from. Not
+for speed: ChartMogul's metrics filter `plans` is a comma-separated list of names, so a plan whose name holds a comma
+cannot be asked for alone, and its metrics are skipped. The user must learn that, and which plan it was: a
+`RecordFilter` drops records without a word, so this one logs each plan it drops, once per name and stream. It keeps
+exactly the plans the RecordFilter (its `condition`) keeps.
 """
 
 import copy
+import logging
 import re
+import threading
 from dataclasses import InitVar, dataclass
 from typing import Any, Dict, Iterable, List, Mapping, MutableMapping, Optional, Tuple
 
@@ -37,6 +45,7 @@ import requests
 
 from airbyte_cdk.sources.declarative.expanders.record_expander import OnNoRecords
 from airbyte_cdk.sources.declarative.extractors.dpath_extractor import DpathExtractor
+from airbyte_cdk.sources.declarative.extractors.record_filter import RecordFilter
 from airbyte_cdk.sources.declarative.interpolation.interpolated_string import InterpolatedString
 from airbyte_cdk.sources.declarative.transformations.transformation import RecordTransformation
 
@@ -151,3 +160,41 @@ class BlankAsNull(RecordTransformation):
                   stream_state: Optional[Mapping[str, Any]] = None, stream_slice: Optional[Mapping[str, Any]] = None) -> None:
         for field in self.fields:
             record[field] = _blank_as_null(record.get(field))
+
+
+@dataclass
+class PlanNamesFilter(RecordFilter):
+    """The plans whose name can be sent alone in ChartMogul's `plans` filter: not empty, no comma. Each plan left out
+    is logged once per name (a name comes once per data source). `condition` is the declarative RecordFilter's, which
+    the Connector Builder's manifest keeps; this filter keeps the same plans (unit_tests/test_components.py)."""
+
+    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
+        super().__post_init__(parameters)
+        self._stream = parameters.get("by_plan_stream") or "the streams by plan"
+        self._logged: set = set()
+        self._lock = threading.Lock()
+
+    def filter_records(self, records: Iterable[Mapping[str, Any]], stream_state: Any, stream_slice: Any = None,
+                       next_page_token: Any = None) -> Iterable[Mapping[str, Any]]:
+        for record in records:
+            name = record.get("name")
+            if isinstance(name, str) and name and "," not in name:
+                yield record
+                continue
+            with self._lock:
+                first = name not in self._logged
+                self._logged.add(name)
+            if first:
+                _LOGGER.warning(_skipped_plan_message(name, record.get("uuid"), self._stream))
+
+
+_LOGGER = logging.getLogger("airbyte")
+
+
+def _skipped_plan_message(name: Any, uuid: Any, stream: str) -> str:
+    if isinstance(name, str) and name:
+        return (f"{stream}: skipped the plan {name!r} ({uuid}): its name contains a comma, which ChartMogul's `plans` "
+                f"filter reads as a separator between plan names, so its metrics cannot be asked for alone. Rename the "
+                f"plan in ChartMogul without a comma to read its metrics; the account's metrics still include it.")
+    return (f"{stream}: skipped the plan {uuid}: it has no name, and ChartMogul's `plans` filter selects plans by name. "
+            f"Give the plan a name in ChartMogul to read its metrics; the account's metrics still include it.")

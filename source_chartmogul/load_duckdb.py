@@ -15,11 +15,11 @@ replace are dropped from the copy, so PyAirbyte writes them anew); only when the
 compacted (COPY FROM DATABASE again) and moved over the file in one rename. The file so stays the size of its data,
 run after run. Why not PyAirbyte's write strategies alone, measured: docs/chartmogul.md, "Run it locally".
 
-Before it reads, the command prints what it will read and roughly how many requests that costs; while it reads, the
-records read so far per stream (standard error); at the end, the rows of each table and whether it was replaced,
-merged or kept, the time taken, the file, and the account's MRR of the last months (standard output). Table and
-column names are PyAirbyte's: lower case, other characters replaced by `_` (`customer-since` becomes
-`customer_since`).
+Before it reads, the command prints what it will read and roughly how many requests that costs; while it reads, a line
+per stream done and a running total (standard error; a live line on a terminal); at the end, the rows of each table and
+whether it was replaced, merged or kept, the time taken, the file, the account's MRR of the last months and the latest
+bucket's MRR by plan (standard output). Table and column names are PyAirbyte's: lower case, other characters replaced
+by `_` (`customer-since` becomes `customer_since`).
 """
 
 import argparse
@@ -48,6 +48,7 @@ INSTALL_LOAD_EXTRA = "pip install 'airbyte-source-chartmogul[load]'"
 DEFAULT_DB = Path("chartmogul.duckdb")
 DEMO_DB = Path("chartmogul-demo.duckdb")
 PAGE = 200  # records per request of every cursor-paginated list
+PLAN_NAMES = "plans: distinct names"  # in the row counts of the last load: the plans table's distinct names
 # The demo's simulated account: small enough to load in well under a minute at ChartMogul's 40 requests per second
 # (customer_subscriptions costs one request per customer), large enough to page every list.
 DEMO_CUSTOMERS, DEMO_ACTIVITIES, DEMO_DAYS = 300, 3_000, 730
@@ -86,7 +87,7 @@ class Stream:
     """A stream of the connector, as its manifest reads it."""
 
     name: str
-    per: str  # what one request reads: "request" (the whole answer), "page" (of `of`), "customer", "window"
+    per: str  # what one request reads: "request" (the whole answer), "page" (of `of`), "customer", "window", "plan name"
     of: str = ""  # the table whose rows tell how many pages or customers there are
     cursor: str = ""  # the cursor field of an incremental stream
 
@@ -99,6 +100,13 @@ class Stream:
         when they do not tell). For an incremental stream, `since` is where its read starts (None: the start date)."""
         if self.per == "request":
             return "1 request", 1
+        if self.per == "plan name":  # one request per distinct name, after the plans list (its pages read again)
+            how = "1 request per distinct plan name, and the plans list"
+            if PLAN_NAMES in rows:
+                return how, rows[PLAN_NAMES] + max(1, math.ceil(rows.get("plans", 0) / PAGE))
+            if "plans" in rows:  # at most one per plan: a name is often shared by the plans of several data sources
+                return f"{how}; at most 1 per plan", rows["plans"] + max(1, math.ceil(rows["plans"] / PAGE))
+            return how, None
         if self.per == "window":
             if since is None:
                 return f"1 request per {PAGE} activities in each 10-day window since the start date", None
@@ -122,7 +130,10 @@ def connector_streams() -> Dict[str, Stream]:
         retriever, parameters = stream["retriever"], stream.get("$parameters", {})
         parents = [p["stream"]["name"] for p in (retriever.get("partition_router") or {}).get("parent_stream_configs", [])
                    if not p.get("request_option")]  # a parent in the path: one chain per parent record
-        if "customers" in parents:
+        router = retriever.get("partition_router") or {}
+        if router.get("type") == "GroupingPartitionRouter":  # the metrics by plan: one request per distinct plan name
+            per, of = "plan name", "plans"
+        elif "customers" in parents:
             per, of = "customer", "customers"
         elif retriever.get("paginator", {}).get("type", "NoPagination") == "NoPagination":
             per, of = "request", ""
@@ -153,36 +164,105 @@ def choose_streams(available: Dict[str, Stream], only: Optional[str], exclude: O
 
 # --- Progress, and the connector's own error messages ------------------------------------------------------------------
 class Progress:
-    """Prints the records read so far per stream: when a stream completes, and at most every `every` seconds. Keeps
-    the error messages the connector reports, which say what to fix."""
+    """What the read has done so far, on standard error: a line when a stream is done, with its records and the time it
+    took, and every `every` seconds a line with the total. It keeps the error messages the connector reports, which
+    say what to fix.
 
-    def __init__(self, out: Optional[TextIO] = None, every: float = 5.0, clock: Callable[[], float] = time.monotonic):
+    On a terminal the total is a live line at the bottom instead, redrawn in place with the records per stream being
+    read (`rich`, which PyAirbyte ships and uses for its own live view), and the lines of the streams done go above
+    it. Piped to a file or another program (or with `live=False`), the output is those plain lines only."""
+
+    def __init__(self, out: Optional[TextIO] = None, every: float = 5.0, clock: Callable[[], float] = time.monotonic,
+                 live: Optional[bool] = None):
         self.out, self.every, self.clock = out or sys.stderr, every, clock
         self.started = self.last = clock()
         self.records: Dict[str, int] = {}
+        self.began: Dict[str, float] = {}  # stream → when it began running: its RUNNING status or first record
+        self.queued: Dict[str, float] = {}  # stream → its STARTED status (the CDK starts every stream at once)
         self.complete: List[str] = []
         self.errors: List[str] = []
+        self.live = _is_terminal(self.out) if live is None else live
+        self._view: Any = None  # rich's Live, from the first record or status on (after the plan is printed)
+        self._drawn = 0.0
 
     def see(self, message: Any) -> None:
-        """Count one Airbyte protocol message of the connector: a RECORD, a stream's COMPLETE status, an error."""
+        """Count one Airbyte protocol message of the connector: a RECORD, a stream's status, an error."""
+        now = self.clock()
+        if not self.records and not self.queued and not self.began:
+            self.last = now  # the read's first message: the periodic total counts from here, not from the check
         if message.record is not None:
-            self.records[message.record.stream] = self.records.get(message.record.stream, 0) + 1
-            if self.clock() - self.last >= self.every:
-                self.report()
+            stream = message.record.stream
+            self.began.setdefault(stream, now)
+            self.records[stream] = self.records.get(stream, 0) + 1
+            if self.live:
+                self._draw(now)
+            elif now - self.last >= self.every:
+                self._print(self.total_line(now))
         elif message.trace is not None and message.trace.stream_status is not None:
-            if message.trace.stream_status.status.value == "COMPLETE":
-                self.complete.append(message.trace.stream_status.stream_descriptor.name)
-                self.report()
+            stream, status = message.trace.stream_status.stream_descriptor.name, message.trace.stream_status.status.value
+            if status == "STARTED":
+                self.queued.setdefault(stream, now)
+            elif status == "RUNNING":
+                self.began.setdefault(stream, now)
+            elif status == "COMPLETE" and stream not in self.complete:
+                self.complete.append(stream)
+                self._print(self.done_line(stream, now))
         elif message.trace is not None and message.trace.error is not None and message.trace.error.message not in self.errors:
             self.errors.append(message.trace.error.message)
 
-    def report(self) -> None:
+    def done_line(self, stream: str, now: float) -> str:
+        count = self.records.get(stream, 0)
+        took = now - self.began.get(stream, self.queued.get(stream, self.started))
+        return f"[{now - self.started:6.1f} s] {stream} done: {count:,} record{'s' * (count != 1)} in {took:.1f} s"
+
+    def total_line(self, now: float) -> str:
+        total, done = sum(self.records.values()), len(self.complete)
+        records, streams = f"{total:,} record{'s' * (total != 1)}", f"{done} stream{'s' * (done != 1)}"
+        return f"[{now - self.started:6.1f} s] {records} so far, {streams} done"
+
+    def _print(self, line: str) -> None:
         self.last = self.clock()
-        streams = ", ".join(f"{stream} {count:,}{' (done)' if stream in self.complete else ''}"
-                            for stream, count in sorted(self.records.items()))
-        done = len(self.complete)
-        print(f"[{self.last - self.started:5.1f} s] {done} stream{'s' * (done != 1)} done; records so far: {streams or 'none'}",
-              file=self.out, flush=True)
+        if self.live:
+            self._start().console.print(line, markup=False, highlight=False, soft_wrap=True)
+            self._draw(self.last, force=True)
+        else:
+            print(line, file=self.out, flush=True)
+
+    def _start(self) -> Any:
+        if self._view is None:
+            from rich.console import Console
+            from rich.live import Live
+
+            console = Console(file=self.out, force_terminal=True, highlight=False)
+            # Whatever else is printed meanwhile (PyAirbyte's lines, on standard output or error) goes above the line.
+            self._view = Live(console=console, auto_refresh=False, transient=True, redirect_stdout=True, redirect_stderr=True)
+            self._view.start()
+        return self._view
+
+    def _draw(self, now: float, force: bool = False) -> None:
+        """Redraw the live line, at most 4 times a second: the total, then the streams being read, most records first."""
+        if not force and now - self._drawn < 0.25:
+            return
+        self._drawn = now
+        reading = sorted(((n, s) for s, n in self.records.items() if s not in self.complete), reverse=True)
+        streams = ", ".join(f"{stream} {count:,}" for count, stream in reading[:4]) + (", ..." if len(reading) > 4 else "")
+        from rich.text import Text
+
+        self._start().update(Text(self.total_line(now) + (f"; reading {streams}" if streams else ""), no_wrap=True,
+                                  overflow="ellipsis"), refresh=True)
+
+    def close(self) -> None:
+        """Take the live line away (the summary or the error follows): a no-op for plain lines."""
+        if self._view is not None:
+            self._view.stop()
+            self._view = None
+
+
+def _is_terminal(out: TextIO) -> bool:
+    try:
+        return bool(out.isatty()) and os.environ.get("TERM") != "dumb"
+    except (AttributeError, ValueError):
+        return False
 
 
 # PyAirbyte's functions the loader's message hook was tested against (airbyte 0.71.3; source_chartmogul.hooks): the
@@ -339,7 +419,7 @@ def load(config: Dict[str, Any], db_path: Path, selected: Sequence[str], streams
     """Check the config, then mirror the `selected` streams into `db_path` (see `mirror`)."""
     # The connector is a local executable: PyAirbyte needs neither its registry nor telemetry.
     os.environ.setdefault("AIRBYTE_OFFLINE_MODE", "1")
-    # PyAirbyte's own progress is a live view on a terminal only; ours is printed the same way everywhere.
+    # PyAirbyte's own progress is a live view on a terminal, which would draw over ours (`Progress`).
     os.environ.setdefault("NO_LIVE_PROGRESS", "1")
     ab, cache_class = _pyairbyte()
     progress = progress or Progress(out=out)
@@ -359,7 +439,7 @@ def load(config: Dict[str, Any], db_path: Path, selected: Sequence[str], streams
 
     def print_plan(status: Dict[str, str], rows: Dict[str, int], since: Dict[str, date]) -> None:
         print(f"Reading with {executable} into {db_path}:", file=out)
-        print(plan_text(streams, selected, status, rows, since), file=out, flush=True)
+        print(plan_text(streams, selected, status, {**rows, **plan_names(db_path)}, since), file=out, flush=True)
 
     try:
         source.check()  # fails fast, with the connector's own message, on a wrong key or setting
@@ -370,6 +450,8 @@ def load(config: Dict[str, Any], db_path: Path, selected: Sequence[str], streams
     except ab.exceptions.PyAirbyteError as failed:
         reasons = [error for error in progress.errors if not error.startswith("During the sync, the following streams")]
         raise LoadFailed("the sync failed: " + (" | ".join(reasons) or str(failed))) from None
+    finally:
+        progress.close()
 
 
 def plan_text(streams: Dict[str, Stream], selected: Sequence[str], status: Dict[str, str], rows: Dict[str, int],
@@ -414,6 +496,42 @@ def mrr_of_the_last_months(db_path: Path, months: int = 6) -> List[str]:
             *(f"  {day}  {cents / 100:>14,.2f}" for day, cents in reversed(rows))]
 
 
+def plan_names(db_path: Path) -> Dict[str, int]:
+    """{PLAN_NAMES: the distinct plan names of the file's plans table}, what the metrics by plan cost in requests; {}
+    without a file or table."""
+    import duckdb
+
+    if not db_path.exists():
+        return {}
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        if not con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = 'plans'").fetchall():
+            return {}
+        names = con.execute("SELECT COUNT(DISTINCT name) FROM plans WHERE name IS NOT NULL AND name NOT LIKE '%,%'").fetchone()
+    return {PLAN_NAMES: int(names[0])}
+
+
+def mrr_by_plan_of_the_latest_bucket(db_path: Path, shown: int = 10) -> List[str]:
+    """The first breakdown a user asks for: each plan's MRR at the latest bucket, largest first, in the account's
+    currency (the `shown` largest; the query gives them all)."""
+    import duckdb
+
+    query = "SELECT plan, mrr FROM mrr_by_plan WHERE date = (SELECT MAX(date) FROM mrr_by_plan) ORDER BY mrr DESC, plan"
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        tables = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        if "mrr_by_plan" not in tables:
+            return []
+        latest = con.execute("SELECT MAX(date) FROM mrr_by_plan").fetchone()[0]
+        rows = con.execute(query).fetchall()
+        currency = con.execute("SELECT currency FROM account LIMIT 1").fetchone() if "account" in tables else None
+    if not rows:
+        return []
+    unit = currency[0] if currency else "account currency"
+    width = max(len(str(plan)) for plan, _ in rows[:shown])
+    more = f"; {len(rows) - shown} more plans: run the query" if len(rows) > shown else ""
+    return [f"MRR by plan at {latest} ({unit}), largest first{more}:  {query}",
+            *(f"  {str(plan):<{width}}  {(cents or 0) / 100:>14,.2f}" for plan, cents in rows[:shown])]
+
+
 def summary(result: Result, db_path: Path, seconds: float) -> str:
     """What the file holds now, how each table got there, how long it took, where the file is."""
     db = db_path.resolve()
@@ -428,6 +546,7 @@ def summary(result: Result, db_path: Path, seconds: float) -> str:
         f"Kept from an earlier run (not selected): {', '.join(by_status['kept']) or 'none'}", "",
         f"DuckDB file: {db} ({db.stat().st_size / 1e6:.1f} MB)",
         *mrr_of_the_last_months(db_path),
+        *mrr_by_plan_of_the_latest_bucket(db_path),
         f"Query it:    {query}",
         "Update it:   run the same command again (activities incrementally); add --full-refresh to read everything again.",
     ])

@@ -1,6 +1,7 @@
 """The custom components (source_chartmogul/components.py) give exactly what the declarative components they stand for
 give: RecordsKeyExtractor what the CDK's DpathExtractor extracts (with or without a record expander), record for record
-and in order, without dpath's walks; BlankAsNull what subscription_events' AddFields renders, value for value.
+and in order, without dpath's walks; BlankAsNull what subscription_events' AddFields renders, value for value;
+PlanNamesFilter the plans its RecordFilter keeps, plus a log line for each plan it leaves out.
 integration_tests/test_connector_builder.py reads every stream with both manifests and compares the records."""
 
 import json
@@ -121,3 +122,39 @@ def test_blank_as_null_keeps_text_that_only_python_reads_as_another_literal():
 
     assert [r["currency"] for r in ours] == list(LITERALS)
     assert [r["currency"] for r in theirs] == list(LITERALS.values())
+
+
+# --- PlanNamesFilter --------------------------------------------------------------------------------------------
+PLAN_NAMES_CONDITION = "{{ record.get('name') and ',' not in record.get('name') }}"  # the manifest's (checked below)
+PLAN_NAMES = ["Pro (annual)", "Seats, legacy", "", None, "Équipe", "a,b,c", " ", "2024", "None", "[1]", ",", "Pro (annual)"]
+
+
+def test_plan_names_filter_keeps_the_plans_its_record_filter_keeps_and_logs_each_one_left_out_once(caplog):
+    from airbyte_cdk.sources.declarative.extractors.record_filter import RecordFilter
+
+    from source_chartmogul.components import PlanNamesFilter
+
+    plans = [{"uuid": f"pl_{n}", "name": name} for n, name in enumerate(PLAN_NAMES)]
+    declarative = RecordFilter(config=config(), condition=PLAN_NAMES_CONDITION, parameters={})
+    custom = PlanNamesFilter(config=config(), condition=PLAN_NAMES_CONDITION, parameters={"by_plan_stream": "metrics_by_plan"})
+
+    with caplog.at_level("WARNING", logger="airbyte"):
+        kept = list(custom.filter_records(plans, stream_state={})) + list(custom.filter_records(plans, stream_state={}))
+
+    assert kept == 2 * list(declarative.filter_records(plans, stream_state={}))
+    assert [p["name"] for p in kept[:7]] == ["Pro (annual)", "Équipe", " ", "2024", "None", "[1]", "Pro (annual)"]
+    logged = [r.getMessage() for r in caplog.records]  # one line per name left out, though both reads met each one
+    assert [m.split(": its name")[0].split(": it has")[0] for m in logged] == [
+        "metrics_by_plan: skipped the plan 'Seats, legacy' (pl_1)", "metrics_by_plan: skipped the plan pl_2",
+        "metrics_by_plan: skipped the plan pl_3", "metrics_by_plan: skipped the plan 'a,b,c' (pl_5)",
+        "metrics_by_plan: skipped the plan ',' (pl_10)"]
+
+
+def test_the_manifest_s_plan_names_filter_has_the_condition_checked_here():
+    from integration_tests import conformance as c
+
+    filters = [parent["stream"]["retriever"]["record_selector"]["record_filter"]
+               for s in c.resolved_manifest()["streams"] if s["name"].endswith("_by_plan")
+               for parent in s["retriever"]["partition_router"]["underlying_partition_router"]["parent_stream_configs"]]
+    assert len(filters) == 2
+    assert {(f["class_name"], f["condition"]) for f in filters} == {("source_chartmogul.components.PlanNamesFilter", PLAN_NAMES_CONDITION)}

@@ -60,57 +60,67 @@ def test_progress_keeps_each_error_the_connector_reports_once():
     assert progress.errors == ["ChartMogul rejected the API key (401: ...)", "Another"]
 
 
-def test_progress_prints_the_records_so_far_per_stream_when_a_stream_completes_and_every_few_seconds():
+def test_progress_prints_a_line_per_stream_done_with_its_records_and_time_and_a_total_every_few_seconds():
     out, clock = io.StringIO(), _Clock()
-    progress = load_duckdb.Progress(out=out, every=5.0, clock=clock)
+    progress = load_duckdb.Progress(out=out, every=10.0, clock=clock)
 
-    for message in [_status("customers", AirbyteStreamStatus.STARTED), *[_record("customers")] * 3, _record("activities")]:
+    progress.see(_status("customers", AirbyteStreamStatus.STARTED))
+    progress.see(_status("activities", AirbyteStreamStatus.STARTED))
+    clock.now += 2.0
+    for message in [_status("customers", AirbyteStreamStatus.RUNNING), *[_record("customers")] * 3, _record("activities")]:
         progress.see(message)
-    assert out.getvalue() == ""  # nothing completed, less than 5 s
+    assert out.getvalue() == ""  # nothing done, less than 10 s
 
-    clock.now += 5.0
-    progress.see(_record("customers"))
+    clock.now += 8.0
+    progress.see(_record("customers"))  # 10 s in: the total
     clock.now += 1.0
     progress.see(_record("customers"))  # 1 s after the last line: not printed
     progress.see(_status("customers", AirbyteStreamStatus.COMPLETE))
+    progress.see(_status("account", AirbyteStreamStatus.STARTED))
+    clock.now += 0.5
+    progress.see(_status("account", AirbyteStreamStatus.COMPLETE))
+    progress.close()
 
     assert out.getvalue().splitlines() == [
-        "[  5.0 s] 0 streams done; records so far: activities 1, customers 4",
-        "[  6.0 s] 1 stream done; records so far: activities 1, customers 5 (done)",
+        "[  10.0 s] 5 records so far, 0 streams done",
+        "[  11.0 s] customers done: 5 records in 9.0 s",  # from its first record (RUNNING), not from the sync's start
+        "[  11.5 s] account done: 0 records in 0.5 s",
     ]
 
 
-def test_without_the_load_extra_the_command_says_how_to_install_it(monkeypatch, tmp_path):
-    monkeypatch.setitem(sys.modules, "airbyte", None)  # `import airbyte` fails as if it were not installed
-    config = tmp_path / "config.json"
-    config.write_text(json.dumps(connector_config()))
+def test_progress_on_a_terminal_draws_a_live_total_and_prints_the_streams_done_above_it():
+    out, clock = io.StringIO(), _Clock()
+    progress = load_duckdb.Progress(out=out, clock=clock, live=True)
 
-    with pytest.raises(SystemExit) as exit:
-        load_duckdb.main(["--config", str(config), "--db", str(tmp_path / "chartmogul.duckdb")])
+    for _ in range(3):
+        progress.see(_record("invoices"))
+    clock.now += 1.0
+    progress.see(_record("activities"))
+    progress.see(_status("invoices", AirbyteStreamStatus.COMPLETE))
+    drawn = out.getvalue()
+    progress.close()
 
-    assert str(exit.value) == ("source-chartmogul-duckdb needs PyAirbyte, which is not installed. Install the package "
-                               "with its `load` extra: pip install 'airbyte-source-chartmogul[load]'")
-    assert not (tmp_path / "chartmogul.duckdb").exists()
-
-
-def test_help_needs_no_pyairbyte(monkeypatch, capsys):
-    monkeypatch.setitem(sys.modules, "airbyte", None)
-
-    with pytest.raises(SystemExit) as exit:
-        load_duckdb.main(["--help"])
-
-    assert exit.value.code == 0
-    usage = " ".join(capsys.readouterr().out.split("\n\n")[0].split())
-    assert usage == ("usage: source-chartmogul-duckdb [-h] (--config CONFIG | --demo) [--db DB] [--streams A,B,...] "
-                     "[--exclude A,B,...] [--full-refresh]")
+    assert "[   1.0 s] 4 records so far, 0 streams done; reading invoices 3, activities 1" in drawn
+    assert "[   1.0 s] invoices done: 3 records in 1.0 s\n" in drawn
+    assert "\x1b[" in drawn  # drawn in place with terminal control codes, which a pipe never gets
+    assert progress._view is None  # closed: the live line is gone
 
 
-def test_without_a_config_or_the_demo_the_command_says_it_needs_one_of_them(capsys):
-    with pytest.raises(SystemExit) as exit:
-        load_duckdb.main(["--db", "chartmogul.duckdb"])
+def test_progress_counts_the_periodic_total_from_the_read_s_first_message_not_from_the_connection_check():
+    out, clock = io.StringIO(), _Clock()
+    progress = load_duckdb.Progress(out=out, every=5.0, clock=clock)
 
-    assert exit.value.code == 2
-    assert "error: one of the arguments --config --demo is required" in capsys.readouterr().err
+    clock.now += 6.0  # the check
+    progress.see(_record("customers"))
+    clock.now += 5.0
+    progress.see(_record("customers"))
+
+    assert out.getvalue().splitlines() == ["[  11.0 s] 2 records so far, 0 streams done"]
+
+
+def test_progress_is_plain_text_when_its_output_is_not_a_terminal():
+    assert load_duckdb.Progress(out=io.StringIO()).live is False
+
 
 
 STREAMS = load_duckdb.connector_streams()
@@ -121,6 +131,7 @@ def test_the_command_offers_the_connector_s_streams_in_its_order_each_with_what_
     assert {name: (s.per, s.of, s.cursor) for name, s in STREAMS.items() if s.per != "page" or s.of != name} == {
         "customer_count": ("request", "", ""), "metrics": ("request", "", ""), "mrr": ("request", "", ""),
         "data_sources": ("request", "", ""), "account": ("request", "", ""),
+        "metrics_by_plan": ("plan name", "plans", ""), "mrr_by_plan": ("plan name", "plans", ""),
         "invoice_line_items": ("page", "invoices", ""), "invoice_transactions": ("page", "invoices", ""),
         "activities": ("window", "activities", "date"), "customer_subscriptions": ("customer", "customers", ""),
     }
@@ -133,6 +144,10 @@ def test_the_command_offers_the_connector_s_streams_in_its_order_each_with_what_
     ("customer_subscriptions", {"customers": 20_000}, None, ("1 request per customer, and the customers list", 20_100)),
     ("invoice_transactions", {"invoices": 40_000}, None, ("1 request per 200 invoices, the invoices' pages read again", 200)),
     ("mrr", {}, None, ("1 request", 1)),
+    ("mrr_by_plan", {}, None, ("1 request per distinct plan name, and the plans list", None)),
+    ("mrr_by_plan", {"plans": 450}, None, ("1 request per distinct plan name, and the plans list; at most 1 per plan", 453)),
+    ("metrics_by_plan", {"plans": 450, load_duckdb.PLAN_NAMES: 150}, None,
+     ("1 request per distinct plan name, and the plans list", 153)),
     ("activities", {"activities": 9_000}, None, ("1 request per 200 activities in each 10-day window since the start date", None)),
 ])
 def test_a_stream_s_cost_is_known_from_the_rows_of_the_last_load(stream, rows, since, expected):
@@ -290,3 +305,55 @@ def test_the_command_puts_back_the_signal_handlers_it_found(monkeypatch, tmp_pat
     _main_with_a_load_that(monkeypatch, tmp_path, lambda ctrl_c: load_duckdb.Result({}, {}))
 
     assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
+
+
+def test_the_plan_counts_the_distinct_plan_names_of_the_last_load_that_a_request_can_name(tmp_path):
+    import duckdb
+
+    db = tmp_path / "chartmogul.duckdb"
+    assert load_duckdb.plan_names(db) == {}
+    with duckdb.connect(str(db)) as con:
+        con.execute("CREATE TABLE plans (uuid VARCHAR, name VARCHAR)")
+        con.execute("INSERT INTO plans VALUES ('pl_1', 'Pro'), ('pl_2', 'Pro'), ('pl_3', 'Starter'), ('pl_4', 'A, B'), ('pl_5', NULL)")
+
+    names = load_duckdb.plan_names(db)
+    assert names == {load_duckdb.PLAN_NAMES: 2}
+    assert load_duckdb.plan_text(STREAMS, ["mrr_by_plan"], {"mrr_by_plan": "replaced"}, {"plans": 5, **names}, {}).splitlines()[0] == \
+        "  mrr_by_plan  replaced  about 3 requests (1 per distinct plan name, and the plans list)"
+
+
+def test_the_summary_gives_the_latest_bucket_s_mrr_by_plan_largest_first_after_the_mrr_of_the_last_months(tmp_path):
+    import duckdb
+
+    db = tmp_path / "chartmogul.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("CREATE TABLE mrr (date DATE, mrr BIGINT)")
+        con.execute("INSERT INTO mrr VALUES ('2026-10-31', 1250000), ('2026-11-30', 1300000)")
+        con.execute("CREATE TABLE mrr_by_plan (plan VARCHAR, date DATE, mrr BIGINT)")
+        con.execute("INSERT INTO mrr_by_plan VALUES ('Pro (annual)', '2026-10-31', 900000), ('Pro (annual)', '2026-11-30', 450000),"
+                    " ('Équipe', '2026-11-30', 800000), ('Starter', '2026-11-30', 50000), ('Starter', '2026-10-31', 999999)")
+        con.execute("CREATE TABLE account (name VARCHAR, currency VARCHAR)")
+        con.execute("INSERT INTO account VALUES ('Rockets', 'EUR')")
+    result = load_duckdb.Result(rows={"mrr": 2, "mrr_by_plan": 5, "account": 1}, status=dict.fromkeys(["mrr", "mrr_by_plan", "account"], "replaced"))
+
+    text = load_duckdb.summary(result, db, 1.0).splitlines()
+
+    start = text.index("  2026-11-30       13,000.00") + 1  # the last line of the MRR of the last months
+    assert text[start:start + 4] == [
+        "MRR by plan at 2026-11-30 (EUR), largest first:  SELECT plan, mrr FROM mrr_by_plan WHERE date = "
+        "(SELECT MAX(date) FROM mrr_by_plan) ORDER BY mrr DESC, plan",
+        f"  {'Équipe':<12}  {8000:>14,.2f}", f"  {'Pro (annual)':<12}  {4500:>14,.2f}", f"  {'Starter':<12}  {500:>14,.2f}"]
+
+
+def test_the_summary_shows_the_ten_largest_plans_and_says_how_many_more_the_query_gives(tmp_path):
+    import duckdb
+
+    db = tmp_path / "chartmogul.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("CREATE TABLE mrr_by_plan (plan VARCHAR, date DATE, mrr BIGINT)")
+        con.execute("INSERT INTO mrr_by_plan SELECT 'Plan ' || i, DATE '2026-11-30', i * 100 FROM range(1, 13) t(i)")
+
+    lines = load_duckdb.mrr_by_plan_of_the_latest_bucket(db)
+
+    assert lines[0].startswith("MRR by plan at 2026-11-30 (account currency), largest first; 2 more plans: run the query:  SELECT")
+    assert [line.split()[1] for line in lines[1:]] == [str(i) for i in range(12, 2, -1)]

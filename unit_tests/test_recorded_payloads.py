@@ -30,6 +30,8 @@ STREAMS = {
     "customer_count": ("metrics/customer-count", "entries"),
     "metrics": ("metrics/all", "entries"),
     "mrr": ("metrics/mrr", "entries"),
+    "metrics_by_plan": ("metrics/all", "entries"),  # the metrics' payloads, asked for per plan name, see BY_PLAN
+    "mrr_by_plan": ("metrics/mrr", "entries"),
     "data_sources": ("data_sources", "data_sources"),
     "plans": ("plans", "plans"),
     "plan_groups": ("plan_groups", "plan_groups"),
@@ -52,14 +54,20 @@ EXPANDED = {
     "invoice_line_items": ("invoices", "line_items", {**_INVOICE_FIELDS, "date": "date"}),
     "invoice_transactions": ("invoices", "transactions", {**_INVOICE_FIELDS, "date": "invoice_date"}),
 }
-# Fields the connector adds: customer_subscriptions names the customer whose subscriptions were read.
-ADDED = {"customer_subscriptions": {"customer_uuid": CUSTOMER}}
+# Streams read per plan name of the plans list, from the payload of the account's metric (ChartMogul answers a `plans`
+# filter in the same shape; no recording holds one): stream → payload.
+BY_PLAN = {"metrics_by_plan": "metrics", "mrr_by_plan": "mrr"}
+PLAN = json.loads((RECORDED / "plans.json").read_text())["plans"][0]  # the plans list of a stream by plan: one plan
+# Fields the connector adds: customer_subscriptions names the customer whose subscriptions were read; the streams by
+# plan, the plan's name.
+ADDED = {"customer_subscriptions": {"customer_uuid": CUSTOMER},
+         **{stream: {"plan": PLAN["name"]} for stream in BY_PLAN}}
 # Fields the connector rewrites: "" becomes null and a numeric string becomes the number (absent ones read as null).
 COERCED = {"subscription_events": {"amount_in_cents", "tax_amount_in_cents", "quantity", "currency"}}
 
 
 def recorded(stream: str) -> dict:
-    payload = EXPANDED[stream][0] if stream in EXPANDED else stream
+    payload = EXPANDED[stream][0] if stream in EXPANDED else BY_PLAN.get(stream, stream)
     return json.loads((RECORDED / f"{payload}.json").read_text())
 
 
@@ -98,7 +106,7 @@ def undeclared(value: Any, schema: Mapping[str, Any], path: str = "") -> List[st
 
 
 def test_every_stream_has_a_recorded_payload():
-    assert sorted(p.stem for p in RECORDED.glob("*.json")) == sorted(set(STREAMS) - set(EXPANDED))
+    assert sorted(p.stem for p in RECORDED.glob("*.json")) == sorted(set(STREAMS) - set(EXPANDED) - set(BY_PLAN))
     assert sorted(STREAMS) == sorted(discovered_schemas())
     assert all(recorded_records(stream) for stream in EXPANDED), "the recorded invoices hold line items and transactions"
 
@@ -126,6 +134,10 @@ def test_given_a_real_payload_when_read_then_every_field_arrives_with_its_value_
     if stream in PER_DATA_SOURCE:  # one chain per data source: the data sources list comes first
         parents = ["data_sources"]
         mock_data_sources(http_mocker, DATA_SOURCE)
+    if stream in BY_PLAN:  # one request per plan name: the plans list comes first
+        parents = ["plans"]
+        http_mocker.get(HttpRequest(f"{BASE_URL}/plans", query_params=ANY_QUERY_PARAMS),
+                        HttpResponse(json.dumps({"plans": [PLAN], "has_more": False, "cursor": "c_end"})))
     http_mocker.get(HttpRequest(f"{BASE_URL}/{endpoint}", query_params=ANY_QUERY_PARAMS), HttpResponse(json.dumps(recorded(stream))))
 
     output = read(stream)

@@ -5,6 +5,7 @@ buckets per interval), and the routes Dataset.from_records derives for substream
 import json
 from datetime import date
 from urllib.error import HTTPError
+from urllib.parse import quote_plus
 from urllib.request import Request, urlopen
 
 import pytest
@@ -146,3 +147,46 @@ def test_given_a_customer_s_subscriptions_path_when_requested_then_served_on_dem
     assert len(subscriptions) == served[customer] <= 3 and all(s["uuid"] for s in subscriptions)
     assert sum(served.values()) == account.streams["customer_subscriptions"]
     assert missing.value.code == 404
+
+
+def test_given_the_plans_filter_when_metrics_are_asked_for_then_each_plan_name_has_its_share_and_an_unknown_name_none():
+    """Every plan name is a plan in each of the 3 data sources; a plan's amounts and counts are its share of the
+    account's (so the plans add up to about the account), its rates and changes the account's; two names add up."""
+    account = Dataset.generate(customers=10, activities=10, metric_days=40, end=date(2026, 5, 7))
+    plans = account.routes["plans"].records
+    names = list(dict.fromkeys(p["name"] for p in plans))
+    window = {"start-date": "2026-05-01", "end-date": "2026-05-07", "interval": "month"}
+
+    with SimulatedChartMogul(account, API_KEY) as simulation:
+        whole = _get(simulation, "metrics/mrr", **window)["entries"][-1]
+        each = {name: _get(simulation, "metrics/mrr", **window, plans=quote_plus(name))["entries"][-1] for name in names}
+        two = _get(simulation, "metrics/all", **window, plans=quote_plus(f"{names[0]},{names[1]}"))["entries"][-1]
+        one, other = (_get(simulation, "metrics/all", **window, plans=quote_plus(n))["entries"][-1] for n in names[:2])
+        unknown = _get(simulation, "metrics/mrr", **window, plans="Deleted%20Plan")["entries"]
+
+    assert len(plans) == 30 and len(names) == 10 and {"Pro (annual)", "Équipe Plus", "Add-on: Seats"} <= set(names)
+    assert all(sorted(p["data_source_uuid"] for p in plans if p["name"] == name) == sorted(set(p["data_source_uuid"] for p in plans))
+               for name in names)
+    assert len({entry["mrr"] for entry in each.values()}) == 10  # a distinct value for each plan
+    assert abs(sum(entry["mrr"] for entry in each.values()) - whole["mrr"]) <= 10  # rounding of 10 shares
+    assert all(entry["percentage-change"] == whole["percentage-change"] for entry in each.values())
+    assert abs(two["mrr"] - one["mrr"] - other["mrr"]) <= 1 and two["customer-churn-rate"] == one["customer-churn-rate"]
+    assert unknown == []
+
+
+def test_given_rows_of_a_stream_by_plan_when_served_then_each_plan_gets_its_own_rows_without_the_added_field():
+    rows = [{"stream": "mrr", "data": {"date": "2026-01-31", "mrr": 300}},
+            {"stream": "mrr_by_plan", "data": {"plan": "Pro (annual)", "date": "2026-01-31", "mrr": 200}},
+            {"stream": "mrr_by_plan", "data": {"plan": "Starter", "date": "2026-01-31", "mrr": 100}}]
+    endpoints = {"mrr": Endpoint("metrics/mrr", kind="metrics"),
+                 "mrr_by_plan": Endpoint("metrics/mrr", kind="metrics", filter_param="plans", filter_field="plan")}
+    window = {"start-date": "2026-01-01", "end-date": "2026-01-31", "interval": "month"}
+
+    with SimulatedChartMogul(Dataset.from_records(rows, endpoints), API_KEY) as simulation:
+        whole = _get(simulation, "metrics/mrr", **window)["entries"]
+        pro = _get(simulation, "metrics/mrr", **window, plans=quote_plus("Pro (annual)"))["entries"]
+        gone = _get(simulation, "metrics/mrr", **window, plans="Gold")["entries"]
+
+    assert whole == [{"date": "2026-01-31", "mrr": 300}]
+    assert pro == [{"date": "2026-01-31", "mrr": 200}]
+    assert gone == []

@@ -20,6 +20,10 @@ class Endpoint:
     A substream (parent set) is listed per record of its parent stream: `path` holds a `{partition_field}`
     placeholder filled with that parent record's `parent_key`, e.g. "customers/{customer_uuid}/subscriptions".
     The stream's records carry `partition_field` (the connector adds it); ChartMogul's answer does not.
+
+    A stream read per value of a query filter (`filter_param`, e.g. `plans` for the metrics by plan) is served from
+    the same path as the unfiltered stream: the answer to `?plans=<name>` lists that stream's records whose
+    `filter_field` is the name, without that field (the connector adds it).
     """
 
     path: str
@@ -28,6 +32,14 @@ class Endpoint:
     parent: Optional[str] = None
     parent_key: str = "uuid"
     partition_field: str = ""
+    filter_param: str = ""
+    filter_field: str = ""
+
+
+# The answer of a metrics endpoint filtered by plan: plan names (the `plans` parameter, split at its commas) → the
+# entries of those plans' subscriptions. A name the account has no plan of adds nothing (an empty list, if no name is
+# known: ChartMogul documents no answer for an unknown name; docs/chartmogul.md, "Metrics by plan").
+ByPlan = Callable[[List[str]], Sequence[dict]]
 
 
 @dataclass
@@ -38,6 +50,7 @@ class Route:
     # True when `records` are in ascending `date` order (as ChartMogul lists activities): the server then finds a
     # start-date/end-date range by binary search instead of scanning every record on every request.
     ordered: bool = False
+    by_plan: Optional[ByPlan] = None  # a metrics endpoint: its entries for `?plans=<names>`
 
 
 class SyntheticRecords(Sequence[dict]):
@@ -139,9 +152,14 @@ class Dataset:
         if unknown:
             raise KeyError(f"no endpoint known for stream(s) {sorted(unknown)}")
         routes: Dict[str, Route] = {}
+        filtered: Dict[str, List[dict]] = {}  # path → the rows of its stream read per plan
         for stream, endpoint in endpoints.items():
             nulls = list((null_fields or {}).get(stream, ()))
             served = [{**{name: None for name in nulls}, **row["data"]} for row in rows if row["stream"] == stream]
+            if endpoint.filter_param:
+                assert endpoint.filter_param == "plans", f"{stream}: the simulation filters metrics by plans only"
+                filtered[endpoint.path] = [dict(r) for r in served]
+                continue
             if endpoint.parent is None:
                 routes[endpoint.path] = Route(endpoint.kind, served, endpoint.records_key)
                 continue
@@ -154,6 +172,10 @@ class Dataset:
                 placed += len(own)
             if placed != len(served):
                 raise KeyError(f"{stream}: {len(served) - placed} row(s) whose {field} is no {endpoint.parent} row's {endpoint.parent_key}")
+        for path, served in filtered.items():
+            field = next(e.filter_field for e in endpoints.values() if e.path == path and e.filter_param)
+            route = routes.setdefault(path, Route("metrics", []))
+            route.by_plan = _rows_of_plans(served, field)
         return cls(routes)
 
     @classmethod
@@ -231,7 +253,11 @@ class Dataset:
             "metrics/all": Route("metrics", [_all_metrics(i, d) for i, d in enumerate(days)]),
             "metrics/mrr": Route("metrics", [_mrr(i, d) for i, d in enumerate(days)]),
         }
+        for path in ("metrics/all", "metrics/mrr"):
+            routes[path].by_plan = _shares_of_plans(routes[path].records)
+        plan_names = len(_PLAN_NAMES)
         streams = {**sizes, "account": 1, "customer_count": len(days), "metrics": len(days), "mrr": len(days),
+                   "metrics_by_plan": len(days) * plan_names, "mrr_by_plan": len(days) * plan_names,
                    "customer_subscriptions": sum(_subscription_count(i, seed) for i in range(customers)),
                    "invoice_line_items": sum(_line_item_count(i, seed) for i in range(sizes["invoices"])),
                    "invoice_transactions": sizes["invoices"]}  # one transaction per invoice
@@ -246,6 +272,11 @@ _DS = "ds_00000000-0000-4000-8000-000000000001"
 _DATA_SOURCES = (_DS, "ds_00000000-0000-4000-8000-000000000002", "ds_00000000-0000-4000-8000-000000000003")
 _SYSTEMS = ("Stripe", "Recurly", "Import API")
 _PLANS, _PLAN_GROUPS = 30, 6
+# Plan i is in data source i % 3 and named _PLAN_NAMES[i // 3 % 10]: each name is a plan in every data source, as when
+# one product is sold through Stripe, Recurly and the Import API. Names with spaces, parentheses, a colon and
+# non-ASCII letters, as ChartMogul accounts have them (sent URL-encoded in the metrics' `plans` filter).
+_PLAN_NAMES = ("Starter Monthly", "Starter (annual)", "Pro Monthly", "Pro (annual)", "Business Monthly",
+               "Business (annual)", "Équipe Plus", "Enterprise", "Add-on: Seats", "Legacy Gold")
 _ACCOUNT = {"name": "Example Rockets Ltd", "currency": "USD", "time_zone": "Europe/Berlin", "week_start_on": "monday"}
 
 
@@ -444,7 +475,7 @@ def _synthetic_subscription(customer: int, k: int, seed: int, since: int) -> dic
 
 
 def _synthetic_plan(i: int, seed: int) -> dict:
-    return {"uuid": f"pl_{_uuid(seed, 6, i)}", "data_source_uuid": _DATA_SOURCES[i % 3], "name": f"Plan {i}",
+    return {"uuid": f"pl_{_uuid(seed, 6, i)}", "data_source_uuid": _DATA_SOURCES[i % 3], "name": _PLAN_NAMES[i // 3 % 10],
             "interval_count": 1, "interval_unit": ("month", "year")[i % 2], "external_id": f"plan_{i}"}
 
 
@@ -472,3 +503,38 @@ def _all_metrics(i: int, day: date) -> dict:
               "customers": customers, "customer-churn-rate": 2.1, "mrr-churn-rate": -0.4}
     return {"date": day.isoformat(), **{k: v for name, value in values.items()
                                          for k, v in ((name, value), (f"{name}-percentage-change", 0.05))}}
+
+
+# --- metrics by plan --------------------------------------------------------------------------------------------
+_SHARES = {name: (10 - k) / 55 for k, name in enumerate(_PLAN_NAMES)}  # 10/55 of the account for the first name, ...
+_RATES = ("percentage-change", "churn-rate")  # kept as they are: a plan's rates and changes are not a share of the account's
+
+
+def _share_of(entry: Mapping[str, Any], share: float) -> dict:
+    """A plan's entry of a generated account: each amount and count is `share` of the account's (so the plans add up to
+    about the account), rates and changes are the account's. Distinct values per plan, so tests can tell plans apart."""
+    scaled = {}
+    for key, value in entry.items():
+        if key == "date" or not isinstance(value, (int, float)) or any(key.endswith(rate) for rate in _RATES):
+            scaled[key] = value
+        else:
+            scaled[key] = round(value * share) if isinstance(value, int) else round(value * share, 2)
+    return scaled
+
+
+def _shares_of_plans(entries: Sequence[dict]) -> ByPlan:
+    def by_plan(names: List[str]) -> Sequence[dict]:
+        known = [name for name in dict.fromkeys(names) if name in _SHARES]
+        if not known:
+            return []
+        share = sum(_SHARES[name] for name in known)
+        return [_share_of(entry, share) for entry in entries]
+    return by_plan
+
+
+def _rows_of_plans(rows: Sequence[dict], field: str) -> ByPlan:
+    """The recorded rows of a stream by plan (expected_records.jsonl), answered one plan at a time."""
+    def by_plan(names: List[str]) -> Sequence[dict]:
+        assert len(names) == 1, f"recorded metrics by plan answer one plan per request, asked for {names}"
+        return [{k: v for k, v in row.items() if k != field} for row in rows if row[field] == names[0]]
+    return by_plan

@@ -197,7 +197,10 @@ def _serve(route: Route, query: Dict[str, str]) -> dict:
         first, last = _day(start, "start-date"), _day(end, "end-date")
         if first > last:
             raise _BadRequest("start-date must be before end-date", "start-date")
-        entries = [e for e in route.records if first <= date.fromisoformat(e["date"]) <= last]
+        listed = route.records
+        if "plans" in query and route.by_plan is not None:  # comma-separated plan names, each as it was sent
+            listed = route.by_plan(query["plans"].split(","))
+        entries = [e for e in listed if first <= date.fromisoformat(e["date"]) <= last]
         return {route.records_key: [e for e in entries if _closes_bucket(date.fromisoformat(e["date"]), interval or "month", last)],
                 "summary": {"current": 0, "previous": 0, "percentage-change": 0.0}}
     records, low_index, high_index = route.records, 0, len(route.records)
