@@ -85,6 +85,7 @@ def endpoint_of(stream: Mapping[str, Any]) -> Endpoint:
     route per parent record)."""
     retriever = stream["retriever"]
     requester = retriever["requester"]
+    requester = requester.get("requester", requester)  # the HttpRequester a SharedPagesRequester holds
     parameters = stream.get("$parameters", {})
     parents = (retriever.get("partition_router") or {}).get("parent_stream_configs") or []
     assert len(parents) <= 1, f"stream {stream['name']} has several parent streams"

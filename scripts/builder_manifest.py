@@ -7,9 +7,13 @@ The packaged connector differs from what the hosted Builder can load in two ways
 `$ref`s resolved and both replaced by their declarative equivalents:
 - it reads its schemas from `source_chartmogul/schemas/*.json` (JsonFileSchemaLoader), files the Builder does not
   have: each becomes an InlineSchemaLoader holding the same schema;
-- two of its components are custom (`source_chartmogul/components.py`, for speed), which the Builder does not run:
+- three of its components are custom (`source_chartmogul/components.py`, for speed), which the Builder does not run:
   each becomes the declarative component it stands for: every `RecordsKeyExtractor` the DpathExtractor with the same
-  field path and record expander, subscription_events' `BlankAsNull` an AddFields that renders the same values.
+  field path and record expander, subscription_events' `BlankAsNull` an AddFields that renders the same values, the
+  invoice streams' `SharedPagesRequester` the HttpRequester it holds (each stream then reads the pages for itself);
+- the activities cursor takes its window start and size from two config keys the entrypoint sets after one request
+  for the first activity (`components.plan_activity_windows`): the Builder keeps today's 10-day windows from
+  start_date.
 `integration_tests/test_connector_builder.py` test-reads every stream of this output through the Builder's handler,
 and checks that it reads the same records as the packaged connector.
 """
@@ -38,13 +42,21 @@ def _blank_as_null_fields(custom: Dict[str, Any]) -> Dict[str, Any]:
 DECLARATIVE = {  # custom component → the declarative component it stands for
     "source_chartmogul.components.RecordsKeyExtractor": lambda custom: {**custom, "type": "DpathExtractor"},
     "source_chartmogul.components.BlankAsNull": _blank_as_null_fields,
+    # each stream reads its pages for itself: the same records, one request per page per stream
+    "source_chartmogul.components.SharedPagesRequester": lambda custom: custom["requester"],
 }
+# The activities cursor's window start and size, which the entrypoint plans from one request for the first activity
+# (components.plan_activity_windows): the Builder keeps today's, 10-day windows from start_date.
+TODAYS_WINDOWS = {"{{ config.get('__activities_start') or config['start_date'] }}": "{{ config['start_date'] }}",
+                  "{{ config.get('__activities_step') or 'P10D' }}": "P10D"}
 
 
 def _declarative_components(node: Any) -> Any:
     """`node` with every custom component, at any depth, replaced by the declarative component it stands for."""
     if isinstance(node, list):
         return [_declarative_components(item) for item in node]
+    if isinstance(node, str):
+        return TODAYS_WINDOWS.get(node, node)
     if not isinstance(node, dict):
         return node
     if "class_name" in node:

@@ -7,12 +7,13 @@ The CDK reads config, catalog and state only from the source's constructor, so `
 command line first and builds the source with them (as the CDK's own manifest runner does).
 """
 
+import logging
 import sys
-from typing import Any, List, Mapping, Optional
+from typing import Any, Iterator, List, Mapping, Optional
 
 from airbyte_cdk.entrypoint import AirbyteEntrypoint
 from airbyte_cdk.logger import PRINT_BUFFER
-from airbyte_cdk.models import AirbyteStateMessage, ConfiguredAirbyteCatalog, ConnectorSpecification, FailureType
+from airbyte_cdk.models import AirbyteMessage, AirbyteStateMessage, ConfiguredAirbyteCatalog, ConnectorSpecification, FailureType, SyncMode
 from airbyte_cdk.sources.declarative.yaml_declarative_source import YamlDeclarativeSource
 from airbyte_cdk.sources.streams.concurrent.abstract_stream import AbstractStream
 from airbyte_cdk.sources.utils.schema_helpers import split_config
@@ -21,7 +22,7 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from jsonschema import Draft7Validator
 from jsonschema.exceptions import best_match
 
-from source_chartmogul import cdk_speedups
+from source_chartmogul import cdk_speedups, components
 
 cdk_speedups.install()  # CDK costs per page and per record, cut without changing a value (see the module)
 
@@ -48,12 +49,46 @@ class SourceChartmogul(YamlDeclarativeSource):
         state: Optional[List[AirbyteStateMessage]] = None,
         **kwargs: Any,
     ) -> None:
+        if config is not None:  # the activity windows' keys are the connector's own, never a user's
+            config = {key: value for key, value in config.items() if key not in components.ACTIVITY_WINDOW_KEYS}
+            if catalog is not None:
+                config.update(self._activity_windows(config, catalog, state))
         super().__init__(path_to_yaml="manifest.yaml", catalog=catalog, config=config, state=state, **kwargs)
         self._concurrent_source._initial_number_partitions_to_generate = 1
 
+    @staticmethod
+    def _activity_windows(config: Mapping[str, Any], catalog: ConfiguredAirbyteCatalog,
+                          state: Optional[List[AirbyteStateMessage]]) -> Mapping[str, str]:
+        """For a read that selects activities: where its windows start and how long they are
+        (components.plan_activity_windows; one request, made here because the manifest's cursor takes both from the
+        config when the streams are built)."""
+        modes = {configured.stream.name: configured.sync_mode for configured in catalog.streams}
+        if "activities" not in modes:
+            return {}
+        saved = any(message.stream and message.stream.stream_descriptor.name == "activities" and message.stream.stream_state
+                    for message in state or [])
+        return components.plan_activity_windows(config, incremental_from_state=saved and modes["activities"] == SyncMode.incremental)
+
+    def read(self, logger: logging.Logger, config: Mapping[str, Any], catalog: ConfiguredAirbyteCatalog,
+             state: Optional[List[AirbyteStateMessage]] = None) -> Iterator[AirbyteMessage]:
+        """The CDK's read, with the streams the catalog selects told to each other: invoices, invoice_line_items and
+        invoice_transactions then request each page once between them (components.SharedPagesRequester); at the end,
+        a log line says what was shared and how much was held."""
+        with components.PageSharing(configured.stream.name for configured in catalog.streams) as sharing:
+            yield from super().read(logger, config, catalog, state)
+        for pool in sharing.pools.values():
+            logger.info(pool.summary())
+
     def _select_streams(self, streams: List[AbstractStream], configured_catalog: ConfiguredAirbyteCatalog) -> List[AbstractStream]:
-        """The catalog's streams in the manifest's order (`streams` is in manifest order)."""
-        position = {stream.name: index for index, stream in enumerate(streams)}
+        """The catalog's streams in the manifest's order (`streams` is in manifest order), except the streams that take
+        pages another selected stream fetches (invoice_line_items and invoice_transactions behind invoices): those start
+        last but customer_subscriptions, when the pages they need are held for them, and take them without a request
+        and without a thread waiting for another's request."""
+        position = {stream.name: float(index) for index, stream in enumerate(streams)}
+        sharing = components.PageSharing.current()
+        late = position.get("customer_subscriptions", len(streams)) - 0.5
+        for follower in sharing.followers(list(position)) if sharing else ():
+            position[follower] = late + position[follower] / len(streams) / 2  # still in the manifest's order
         return sorted(super()._select_streams(streams, configured_catalog), key=lambda stream: position[stream.name])
 
 
