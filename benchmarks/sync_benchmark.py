@@ -161,7 +161,7 @@ def _request_log():
     def send(adapter, request, *args, **kwargs):  # type: ignore[no-untyped-def]
         if not log:
             first_request_cpu.append(cpu_time())
-        entry = [getattr(sending, "stream", "?"), time.monotonic(), None]
+        entry = [getattr(sending, "stream", "activities (probe)"), time.monotonic(), None]  # the one request made outside the CDK
         log.append(entry)
         try:
             return original_send(adapter, request, *args, **kwargs)

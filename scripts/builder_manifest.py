@@ -48,7 +48,8 @@ DECLARATIVE = {  # custom component → the declarative component it stands for
 # The activities cursor's window start and size, which the entrypoint plans from one request for the first activity
 # (components.plan_activity_windows): the Builder keeps today's, 10-day windows from start_date.
 TODAYS_WINDOWS = {"{{ config.get('__activities_start') or config['start_date'] }}": "{{ config['start_date'] }}",
-                  "{{ config.get('__activities_step') or 'P10D' }}": "P10D"}
+                  "{{ config.get('__activities_step') or 'P10D' }}": "P10D",
+                  "{{ config.get('__workers') or 12 }}": 12}  # the threads: extra ones only for shared invoice pages
 
 
 def _declarative_components(node: Any) -> Any:

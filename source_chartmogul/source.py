@@ -49,10 +49,11 @@ class SourceChartmogul(YamlDeclarativeSource):
         state: Optional[List[AirbyteStateMessage]] = None,
         **kwargs: Any,
     ) -> None:
-        if config is not None:  # the activity windows' keys are the connector's own, never a user's
-            config = {key: value for key, value in config.items() if key not in components.ACTIVITY_WINDOW_KEYS}
+        if config is not None:  # keys the connector sets for itself (activity windows, threads), never a user's
+            config = {key: value for key, value in config.items() if key not in components.CONNECTOR_KEYS}
             if catalog is not None:
                 config.update(self._activity_windows(config, catalog, state))
+                config.update(components.workers(catalog.streams))
         super().__init__(path_to_yaml="manifest.yaml", catalog=catalog, config=config, state=state, **kwargs)
         self._concurrent_source._initial_number_partitions_to_generate = 1
 
@@ -80,15 +81,8 @@ class SourceChartmogul(YamlDeclarativeSource):
             logger.info(pool.summary())
 
     def _select_streams(self, streams: List[AbstractStream], configured_catalog: ConfiguredAirbyteCatalog) -> List[AbstractStream]:
-        """The catalog's streams in the manifest's order (`streams` is in manifest order), except the streams that take
-        pages another selected stream fetches (invoice_line_items and invoice_transactions behind invoices): those start
-        last but customer_subscriptions, when the pages they need are held for them, and take them without a request
-        and without a thread waiting for another's request."""
-        position = {stream.name: float(index) for index, stream in enumerate(streams)}
-        sharing = components.PageSharing.current()
-        late = position.get("customer_subscriptions", len(streams)) - 0.5
-        for follower in sharing.followers(list(position)) if sharing else ():
-            position[follower] = late + position[follower] / len(streams) / 2  # still in the manifest's order
+        """The catalog's streams in the manifest's order (`streams` is in manifest order)."""
+        position = {stream.name: index for index, stream in enumerate(streams)}
         return sorted(super()._select_streams(streams, configured_catalog), key=lambda stream: position[stream.name])
 
 

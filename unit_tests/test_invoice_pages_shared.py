@@ -15,7 +15,8 @@ from typing import Dict, List, Optional
 import pytest
 import requests
 
-from source_chartmogul.components import PagePool
+from source_chartmogul import components
+from source_chartmogul.components import HELD_COMPRESSION, PagePool
 from source_chartmogul.simulation import Dataset, SimulatedChartMogul
 from unit_tests.builders import API_KEY, catalog, config, run_cli
 from unit_tests.redirect import redirect_chartmogul
@@ -209,7 +210,7 @@ def test_given_a_reader_waiting_for_a_page_in_flight_when_that_fetch_fails_then_
 
 
 def test_given_more_pages_than_the_cap_untaken_then_the_oldest_is_let_go_and_its_reader_requests_it_again():
-    one_page = len(zlib.compress(b'{"invoices": ["p1"], "fetch": 1}', 1))  # as held: compressed
+    one_page = len(zlib.compress(b'{"invoices": ["p1"], "fetch": 1}', HELD_COMPRESSION))  # as held: compressed
     pool, fetches = PagePool(frozenset(THREE[:2]), max_bytes=2 * one_page), Fetches()
 
     for key in ("p1", "p2", "p3"):  # invoices runs three pages ahead of invoice_line_items
@@ -228,3 +229,9 @@ def test_given_a_reader_asking_for_a_page_it_already_took_then_it_is_requested_a
     again = pool.take("invoices", "p1", fetches.of("p1"))
 
     assert again.json()["fetch"] == 2 and fetches.count == {"p1": 2}
+
+
+@pytest.mark.parametrize("streams, threads", [(THREE, 18), (THREE[:2], 15), (("invoice_line_items", "invoice_transactions"), 15),
+                                              (("invoices", "customers", "activities"), None), (("customers",), None)])
+def test_given_invoice_streams_sharing_pages_then_3_more_threads_for_each_that_waits_for_another_s_requests(streams, threads):
+    assert components.workers(catalog(*streams).streams) == ({components.WORKERS: threads} if threads else {})

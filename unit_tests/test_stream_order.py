@@ -23,11 +23,6 @@ def test_the_cdk_still_has_the_two_names_source_py_steers_it_by():
     assert SourceChartmogul._select_streams is not SourceChartmogul.__mro__[1]._select_streams
 
 
-# The streams that take the invoices' pages from another stream's requests start after the others but
-# customer_subscriptions (the pages are held for them by then: test_invoice_pages_shared.py).
-FOLLOWERS = ["invoice_line_items", "invoice_transactions"]
-
-
 def test_given_a_catalog_in_another_order_when_read_then_streams_start_in_the_manifest_s_order_and_the_data_source_chains_before_the_activity_windows():
     account = Dataset.generate(customers=60, activities=730, metric_days=730)  # 73 windows of 10 days, one page each
     chosen = sorted(name for name in MANIFEST_ORDER if name != "customer_subscriptions")  # alphabetical: activities first
@@ -46,7 +41,7 @@ def test_given_a_catalog_in_another_order_when_read_then_streams_start_in_the_ma
     assert not output.errors
     started = [m.trace.stream_status.stream_descriptor.name for m in output.trace_messages
                if m.trace.stream_status and m.trace.stream_status.status == AirbyteStreamStatus.STARTED]
-    assert started == [name for name in MANIFEST_ORDER if name in chosen and name not in FOLLOWERS] + FOLLOWERS
+    assert started == [name for name in MANIFEST_ORDER if name in chosen]
     # Every data source chain sends its first request before the 12th activity window's: none waits behind the windows
     # (before, they came after about 60 of the 73).
     order = [path.removeprefix("/v1/") for _, path, _, status in sorted(simulation.stats.log) if status == 200]
