@@ -446,6 +446,7 @@ PLAN_BEYOND = datetime.timedelta(days=120)  # 12 windows of 10 days: at most 12 
 WINDOW_PAGES = 20  # pages per window at most (5 s of requests at 250 ms each), so that the last windows end soon
 FEWEST_WINDOWS = 3  # what the probe and up to 3 windows' last, short pages cost: at most 3 requests beyond the pages
 PAGE = 200
+LOOPBACK = re.compile(r"http://(127\.0\.0\.1|localhost|\[::1\]):[0-9]{1,5}")  # the spec's api_base_url pattern
 _log = logging.getLogger("airbyte")
 
 
@@ -461,13 +462,19 @@ def plan_activity_windows(config: Mapping[str, Any], incremental_from_state: boo
     make thousands): requests ≈ pages + windows / 2. An incremental read from a state, a short history, or a probe that fails
     (any error: the sync then reports it in its own words) keep today's windows: 10 days from start_date or the state
     minus the lookback window. Returns the config keys to add ({} for today's windows)."""
-    if incremental_from_state:
+    # Made before the entrypoint checks the config against the spec: a config the spec would refuse gets no request
+    # (the API key goes to api.chartmogul.com or to a loopback address only), and the sync then reports what is wrong.
+    base = config.get("api_base_url") or "https://api.chartmogul.com"
+    if incremental_from_state or not isinstance(config.get("api_key"), str) or not (
+            base == "https://api.chartmogul.com" or LOOPBACK.fullmatch(str(base))):
         return {}
     now = (now or datetime.datetime.now(datetime.timezone.utc)).replace(microsecond=0)
-    lower = datetime.datetime.strptime(config["start_date"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
+    try:
+        lower = datetime.datetime.strptime(config["start_date"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
+    except (KeyError, TypeError, ValueError):
+        return {}
     if now - lower <= PLAN_BEYOND:
         return {}
-    base = config.get("api_base_url") or "https://api.chartmogul.com"
     try:
         answer = requests.get(f"{base}/v1/activities", auth=(config["api_key"], ""), timeout=(10, 60),
                               params={"start-date": _iso(lower), "end-date": _iso(now), "per_page": str(PAGE)})

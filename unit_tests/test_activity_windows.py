@@ -146,3 +146,19 @@ def test_plan_given_a_short_history_or_a_saved_state_then_no_request_and_today_s
 
     assert components.plan_activity_windows(config(start_date=recent), incremental_from_state=False, now=NOW) == {}
     assert components.plan_activity_windows(config(start_date=START_DATE), incremental_from_state=True, now=NOW) == {}
+
+
+def test_plan_given_a_config_the_spec_refuses_then_no_request_is_made(monkeypatch):
+    def no_request(*args, **kwargs):  # the probe runs before the entrypoint checks the config against the spec
+        raise AssertionError("a request was made")
+
+    monkeypatch.setattr(components.requests, "get", no_request)
+    for refused in ({"api_base_url": "http://10.0.0.5:8765"}, {"api_base_url": "http://localhost:80@evil.example"},
+                    {"start_date": "2017/01/25"}, {"api_key": None}):
+        assert components.plan_activity_windows({**config(start_date=START_DATE), **refused},
+                                                incremental_from_state=False, now=NOW) == {}, refused
+
+
+def test_plan_s_loopback_rule_is_the_spec_s_pattern_for_api_base_url():
+    spec = run_cli("spec").spec_messages[0].spec.connectionSpecification["properties"]["api_base_url"]
+    assert spec["pattern"] == "^" + components.LOOPBACK.pattern + "$"
