@@ -25,7 +25,6 @@ from unit_tests.redirect import redirect_chartmogul
 ACCOUNT = Dataset.generate(customers=700, activities=0, metric_days=60)
 INVOICES = ACCOUNT.routes["invoices"].records
 THREE = ("invoices", "invoice_line_items", "invoice_transactions")
-KEYS = {"invoices": "uuid", "invoice_line_items": "uuid", "invoice_transactions": "uuid"}
 
 
 def read_from_fake(*streams: str, faults: Optional[Dict[str, List[Optional[str]]]] = None):
