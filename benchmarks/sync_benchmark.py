@@ -37,7 +37,8 @@ https://api.chartmogul.com redirected to the fake; its stdout goes to a sink tha
   of requests alone, and a per-customer stream 200,000 requests more.)
 
 The floor of the sync is the larger of: the fewest requests that can fetch the account (full pages of 200 for a list,
-one request for an unpaginated endpoint, one per customer for a per-customer endpoint) at 40 per second; and the
+each page counted once however many streams read it, one request for an unpaginated endpoint, one per customer for a
+per-customer endpoint) at 40 per second; and the
 longest cursor chain the API cannot split, one latency per page (a chain is split by date for activities, by
 data_source_uuid for invoices, subscription events and contacts; customers, whose merged records appear under every
 data source they came from, plans, plan groups, opportunities, tasks and notes stay single chains).
