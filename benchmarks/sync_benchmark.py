@@ -37,8 +37,8 @@ https://api.chartmogul.com redirected to the fake; its stdout goes to a sink tha
   of requests alone, and a per-customer stream 200,000 requests more.)
 
 The floor of the sync is the larger of: the fewest requests that can fetch the account (full pages of 200 for a list,
-one request for an unpaginated endpoint, one per customer for a per-customer endpoint, one per plan name and the plans
-list for a metric by plan) at 40 per second; and the
+each page counted once however many streams read it, one request for an unpaginated endpoint, one per customer for a
+per-customer endpoint, one per plan name for a metric by plan) at 40 per second; and the
 longest cursor chain the API cannot split, one latency per page (a chain is split by date for activities, by
 data_source_uuid for invoices, subscription events and contacts; customers, whose merged records appear under every
 data source they came from, plans, plan groups, opportunities, tasks and notes stay single chains).
@@ -86,12 +86,21 @@ def _server_summary(stats) -> dict:
     for _, path, query, status in stats.log:
         endpoint = path.removeprefix("/v1/")
         chains[(endpoint, tuple(sorted((k, v) for k, v in query.items() if k not in PAGING_PARAMS)))] += status == 200
+    by_endpoint = collections.Counter(_endpoint(path, query) for _, path, query, _ in stats.log)
     return {"requests": stats.requests, "by_status": dict(stats.by_status), "max_in_flight": stats.max_in_flight,
+            "by_endpoint": dict(by_endpoint),
             "max_per_second": _busiest_second(times),
             "chains": [[endpoint, dict(params), pages] for (endpoint, params), pages in chains.items()],
             "replay": [[path, query] for _, path, query, status in stats.log if status == 200],
             # when (seconds after the first request) each request the simulation refused (429, 503) came, and where to
             "refused": [[round(t - times[0], 3), path, status] for t, path, _, status in stats.log if status != 200]}
+
+
+def _endpoint(path: str, query: dict) -> str:
+    """The endpoint a request went to: its path below /v1/, with a customer's uuid as {uuid}, and a metric asked for
+    one plan (the metrics by plan) apart from the account's."""
+    endpoint = re.sub(r"^customers/[^/]+/", "customers/{uuid}/", path.removeprefix("/v1/").strip("/"))
+    return endpoint + "?plans=" if "plans" in query else endpoint
 
 
 # --- what the connector prints goes here --------------------------------------------------------------------------
@@ -104,6 +113,7 @@ class _CountingSink:
         self.records = collections.Counter()
         self.states = 0
         self.errors = []
+        self.shared = []  # the connector's summary of the pages its streams shared
         self._tail = ""
 
     def write(self, chunk: str) -> int:
@@ -112,6 +122,7 @@ class _CountingSink:
         text, self._tail = text[:cut], text[cut:]
         self.records.update(self._record.findall(text))
         self.states += text.count('{"type":"STATE"')
+        self.shared += [json.loads(line)["log"]["message"] for line in text.splitlines() if '"Pages shared by' in line]
         if '"type":"TRACE"' in text and len(self.errors) < 3:
             self.errors += [line[:400] for line in text.splitlines() if '"type":"TRACE"' in line and '"error"' in line][:3]
         return len(chunk)
@@ -155,7 +166,7 @@ def _request_log():
     def send(adapter, request, *args, **kwargs):  # type: ignore[no-untyped-def]
         if not log:
             first_request_cpu.append(cpu_time())
-        entry = [getattr(sending, "stream", "?"), time.monotonic(), None]
+        entry = [getattr(sending, "stream", "activities (probe)"), time.monotonic(), None]  # the one request made outside the CDK
         log.append(entry)
         try:
             return original_send(adapter, request, *args, **kwargs)
@@ -182,7 +193,7 @@ def _timeline(log: list, started: float) -> dict:
 
 def config(account: dict) -> dict:
     """start_date: the first day of the simulated account's history; the metric streams by day."""
-    start = ACCOUNT_END - datetime.timedelta(days=account["metric_days"])
+    start = account.get("start_date") or ACCOUNT_END - datetime.timedelta(days=account["metric_days"])
     return {"api_key": API_KEY, "start_date": f"{start}T00:00:00Z", "interval": "day"}
 
 
@@ -228,7 +239,14 @@ def discovered_streams(manifest: "str | None", account: dict) -> dict:
             return "expanded from " + stream["$parameters"]["endpoint"]  # the pages of the list they are nested in
         return "list"
 
+    for name in names:
+        parameters = resolved.get(name, {}).get("$parameters", {})
+        ENDPOINTS[name] = {"per customer": "customers/{uuid}/subscriptions", "per plan name": f"{parameters.get('endpoint')}?plans="}.get(
+            kind(resolved[name]), parameters.get("endpoint") or name)
     return {name: kind(resolved[name]) if name in resolved else "list" for name in names}
+
+
+ENDPOINTS: dict = {}  # stream → the endpoint it reads (discovered_streams fills it)
 
 
 def _prepared_dir(manifest: "str | None", drop_budget: bool, account: dict, streams: list) -> str:
@@ -364,7 +382,7 @@ def run_connector(spec: dict) -> dict:
         shutil.rmtree(work, ignore_errors=True)  # the run's config, catalog and manifest copy
         server = _server_summary(fake.stats())
         plain = _replay(fake.url, server.pop("replay"), spec.get("nested")) if spec.get("plain") else None
-    result = {"wall_s": wall, "cpu_s": cpu, "startup_cpu_s": first_request_cpu[0] - cpu_started, "records": dict(sink.records), "states": sink.states,
+    result = {"wall_s": wall, "cpu_s": cpu, "startup_cpu_s": first_request_cpu[0] - cpu_started, "records": dict(sink.records), "states": sink.states, "shared": sink.shared,
               "expected": {s: fake.streams[s] for s in spec["streams"]}, "held": dict(fake.streams), "errors": sink.errors,
               "client_max_per_second": _busiest_second([t for _, t, _ in sent]), "peak_rss_mb": peak_rss, "server": server,
               "plain": plain, "timeline": _timeline(sent, sent[0][1] if sent else started)}
@@ -398,24 +416,42 @@ def unsplittable_chain(stream: str, records: int, data_sources: int) -> int:
 
 
 def floor_of(result: dict, kinds: dict, latency: float) -> dict:
-    """The sync's floor from the records the fake holds per stream and how each stream lists them. A stream expanded
-    from another list needs that list's pages (each such stream reads them for itself, as the CDK does)."""
-    expected, held, fewest, chains = result["expected"], result["held"], {}, {}
+    """The sync's floor from the records the fake holds per stream and how each stream lists them. Each page counts
+    once: the streams expanded from another list (invoice line items and transactions, from the invoices' pages) need
+    that list's pages, which count once however many of those streams are selected. `pages` says how many pages each
+    endpoint needs (what ChartMogul counts against the account's limit), next to the requests the sync sent to it."""
+    expected, held, pages, chains = result["expected"], result["held"], {}, {}
     for stream, records in expected.items():
+        endpoint = ENDPOINTS.get(stream, stream)
         if kinds[stream] == "single":
-            fewest[stream] = 1
+            pages[endpoint] = 1
         elif kinds[stream] == "per customer":  # at least one request per customer, full pages of 200
-            fewest[stream] = max(held.get("customers", 0), math.ceil(records / PAGE))
+            pages[endpoint] = max(held.get("customers", 0), math.ceil(records / PAGE))
         elif kinds[stream] == "per plan name":  # one per distinct name (a plan's series is as long as the account's)
-            fewest[stream] = round(records / max(held.get("metrics", 1), 1)) + max(1, math.ceil(held.get("plans", 0) / PAGE))
+            pages[endpoint] = round(records / max(held.get("metrics", 1), 1))
+            pages["plans"] = max(1, math.ceil(held.get("plans", 0) / PAGE))  # the plans list, whoever reads it
         else:
             source = kinds[stream].removeprefix("expanded from ") if kinds[stream].startswith("expanded") else stream
-            fewest[stream] = max(1, math.ceil(held[source] / PAGE))
+            pages[ENDPOINTS.get(source, source)] = max(1, math.ceil(held[source] / PAGE))
             chains[stream] = unsplittable_chain(source, held[source], held.get("data_sources", 1))
     longest = max(chains, key=chains.get)
-    by_requests, by_chain = sum(fewest.values()) / CHARTMOGUL_RPS, chains[longest] * latency
-    return {"fewest_requests": sum(fewest.values()), "by_requests_s": by_requests, "longest_chain": longest,
+    fewest = sum(pages.values())
+    by_requests, by_chain = fewest / CHARTMOGUL_RPS, chains[longest] * latency
+    return {"fewest_requests": fewest, "by_requests_s": by_requests, "longest_chain": longest, "pages": pages,
             "longest_chain_pages": chains[longest], "by_chain_s": by_chain, "floor_s": max(by_requests, by_chain)}
+
+
+def endpoint_rows(result: dict, floor: dict) -> list:
+    """Per endpoint: the requests the sync sent (every status, retries included) against the pages the account has."""
+    sent = result["server"].get("by_endpoint", {})
+    rows = ["| endpoint | requests sent | pages the account has | sent / pages |", "| --- | ---: | ---: | ---: |"]
+    for endpoint in sorted(set(sent) | set(floor["pages"]), key=lambda e: -sent.get(e, 0)):
+        needed = floor["pages"].get(endpoint, 0)
+        ratio = f"{sent.get(endpoint, 0) / needed:.2f}" if needed else "-"
+        rows.append(f"| `/v1/{endpoint}` | {sent.get(endpoint, 0):,} | {needed:,} | {ratio} |")
+    total = sum(sent.values())
+    rows.append(f"| **all** | {total:,} | {floor['fewest_requests']:,} | {total / floor['fewest_requests']:.2f} |")
+    return rows
 
 
 # --- the report ---------------------------------------------------------------------------------------------------
@@ -508,6 +544,8 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=20_000)
     parser.add_argument("--activities", type=int, default=200_000)
     parser.add_argument("--metric-days", type=int, default=730, help="days of history (2 years)")
+    parser.add_argument("--start-date", help="the connector's start_date, YYYY-MM-DD (default: the first day of the "
+                                               "account's history); e.g. 2017-01-25 for an account younger than that")
     parser.add_argument("--latency", type=float, default=0.25, help="seconds per request in the sync run (default 0.25)")
     parser.add_argument("--scale", type=int, default=10, help="account growth factor for the memory run")
     parser.add_argument("--streams", action="store_true", help="run the per-stream CPU table")
@@ -532,7 +570,8 @@ def main() -> None:
         print(json.dumps(run_connector(json.loads(args.run))))
         return
     everything = not (args.streams or args.sync or args.memory)
-    account = {"customers": args.customers, "activities": args.activities, "metric_days": args.metric_days}
+    account = {"customers": args.customers, "activities": args.activities, "metric_days": args.metric_days,
+               "start_date": args.start_date}
     streams = discovered_streams(args.manifest, account)
     limits = {"latency": args.latency, "rate_limit": CHARTMOGUL_RPS, "max_connections": CHARTMOGUL_CONNECTIONS}
     results = {}
@@ -598,7 +637,11 @@ def main() -> None:
             print(f"\nfloor: max({floor['fewest_requests']:,} requests / {CHARTMOGUL_RPS} per s = {floor['by_requests_s']:.1f} s, "
                   f"longest chain that cannot be split: {floor['longest_chain']} {floor['longest_chain_pages']} pages x "
                   f"{args.latency * 1000:.0f} ms = {floor['by_chain_s']:.1f} s) = {floor['floor_s']:.1f} s\n")
-            print("\n".join(timeline_rows(result)), flush=True)
+            print("\n".join(timeline_rows(result)))
+            print("\n" + "\n".join(endpoint_rows(result, floor)))
+            for line in result.get("shared", []):
+                print(f"\nconnector: {line}")
+            print(flush=True)
 
     if everything or args.memory:
         grown = {**account, "customers": args.customers * args.scale, "activities": args.activities * args.scale}

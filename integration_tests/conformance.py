@@ -85,6 +85,7 @@ def endpoint_of(stream: Mapping[str, Any]) -> Endpoint:
     route per parent record)."""
     retriever = stream["retriever"]
     requester = retriever["requester"]
+    requester = requester.get("requester", requester)  # the HttpRequester a SharedPagesRequester holds
     parameters = stream.get("$parameters", {})
     router = retriever.get("partition_router") or {}
     query = requester.get("request_parameters") or {}

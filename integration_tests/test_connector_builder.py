@@ -9,6 +9,7 @@ inlined and the custom extractor replaced by the DpathExtractor it stands for, s
 """
 
 import copy
+import json
 import functools
 import pkgutil
 import subprocess
@@ -110,11 +111,19 @@ def test_what_the_builder_imports_uses_no_custom_python_component():
     assert _custom(_resolved_by_builder()) == []
 
 
-def test_the_packaged_manifest_s_custom_components_are_the_record_extractor_the_blanks_and_the_plan_names_filter():
+def test_the_packaged_manifest_s_custom_components_are_the_extractor_the_blanks_the_plan_names_filter_and_the_shared_invoice_pages():
     assert {(x["type"], x["class_name"]) for x in _custom(_manifest())} == {
         ("CustomRecordExtractor", "source_chartmogul.components.RecordsKeyExtractor"),
         ("CustomTransformation", "source_chartmogul.components.BlankAsNull"),
-        ("CustomRecordFilter", "source_chartmogul.components.PlanNamesFilter")}
+        ("CustomRecordFilter", "source_chartmogul.components.PlanNamesFilter"),
+        ("CustomRequester", "source_chartmogul.components.SharedPagesRequester")}
+
+
+def test_the_builder_s_activities_keep_10_day_windows_from_start_date():
+    (activities,) = [s for s in _builder_manifest()["streams"] if s["name"] == "activities"]
+    cursor = activities["incremental_sync"]
+    assert (cursor["step"], cursor["start_datetime"]["datetime"]) == ("P10D", "{{ config['start_date'] }}")
+    assert "__activities" not in json.dumps(_builder_manifest())
 
 
 def test_builder_resolves_every_stream_that_discover_reports():

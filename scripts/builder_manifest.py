@@ -7,11 +7,15 @@ The packaged connector differs from what the hosted Builder can load in two ways
 `$ref`s resolved and both replaced by their declarative equivalents:
 - it reads its schemas from `source_chartmogul/schemas/*.json` (JsonFileSchemaLoader), files the Builder does not
   have: each becomes an InlineSchemaLoader holding the same schema;
-- three of its components are custom (`source_chartmogul/components.py`: two for speed, one for a log line), which the
-  Builder does not run: each becomes the declarative component it stands for: every `RecordsKeyExtractor` the
+- four of its components are custom (`source_chartmogul/components.py`: three for speed, one for a log line), which
+  the Builder does not run: each becomes the declarative component it stands for: every `RecordsKeyExtractor` the
   DpathExtractor with the same field path and record expander, subscription_events' `BlankAsNull` an AddFields that
   renders the same values, the streams by plan's `PlanNamesFilter` the RecordFilter with its condition (the same plans,
-  without the log line naming each plan left out).
+  without the log line naming each plan left out), the invoice streams' `SharedPagesRequester` the HttpRequester it
+  holds (each stream then reads the pages for itself);
+- the activities cursor takes its window start and size from two config keys the entrypoint sets after one request
+  for the first activity (`components.plan_activity_windows`): the Builder keeps today's 10-day windows from
+  start_date.
 `integration_tests/test_connector_builder.py` test-reads every stream of this output through the Builder's handler,
 and checks that it reads the same records as the packaged connector.
 """
@@ -42,13 +46,22 @@ DECLARATIVE = {  # custom component → the declarative component it stands for
     "source_chartmogul.components.BlankAsNull": _blank_as_null_fields,
     # The same plans kept by the same condition; only PlanNamesFilter's log line of each plan left out is lost.
     "source_chartmogul.components.PlanNamesFilter": lambda custom: {**custom, "type": "RecordFilter"},
+    # each stream reads its pages for itself: the same records, one request per page per stream
+    "source_chartmogul.components.SharedPagesRequester": lambda custom: custom["requester"],
 }
+# The activities cursor's window start and size, which the entrypoint plans from one request for the first activity
+# (components.plan_activity_windows): the Builder keeps today's, 10-day windows from start_date.
+TODAYS_WINDOWS = {"{{ config.get('__activities_start') or config['start_date'] }}": "{{ config['start_date'] }}",
+                  "{{ config.get('__activities_step') or 'P10D' }}": "P10D",
+                  "{{ config.get('__workers') or 12 }}": 12}  # the threads: extra ones only for shared invoice pages
 
 
 def _declarative_components(node: Any) -> Any:
     """`node` with every custom component, at any depth, replaced by the declarative component it stands for."""
     if isinstance(node, list):
         return [_declarative_components(item) for item in node]
+    if isinstance(node, str):
+        return TODAYS_WINDOWS.get(node, node)
     if not isinstance(node, dict):
         return node
     if "class_name" in node:

@@ -1,13 +1,15 @@
 """Thin entrypoint: hands the packaged manifest to the CDK's declarative runtime.
 
-Two things change how fast the CDK runs it, neither what it reads: streams start in the manifest's order
-(`SourceChartmogul`), and some of the CDK's costs per page and per record are cut (`cdk_speedups`).
+Four things change how fast the CDK runs it, none what it reads: streams start in the manifest's order
+(`SourceChartmogul`), some of the CDK's costs per page and per record are cut (`cdk_speedups`), the invoice streams
+a sync selects share their pages, and activities' windows are planned from one request (`components`).
 
 The CDK reads config, catalog and state only from the source's constructor, so `run()` parses the
 command line first and builds the source with them (as the CDK's own manifest runner does).
 """
 
 import contextlib
+import logging
 import os
 import signal
 import sys
@@ -16,7 +18,7 @@ from typing import Any, Iterator, List, Mapping, Optional
 
 from airbyte_cdk.entrypoint import AirbyteEntrypoint
 from airbyte_cdk.logger import PRINT_BUFFER
-from airbyte_cdk.models import AirbyteStateMessage, ConfiguredAirbyteCatalog, ConnectorSpecification, FailureType
+from airbyte_cdk.models import AirbyteMessage, AirbyteStateMessage, ConfiguredAirbyteCatalog, ConnectorSpecification, FailureType, SyncMode
 from airbyte_cdk.sources.declarative.yaml_declarative_source import YamlDeclarativeSource
 from airbyte_cdk.sources.streams.concurrent.abstract_stream import AbstractStream
 from airbyte_cdk.sources.utils.schema_helpers import split_config
@@ -25,7 +27,7 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from jsonschema import Draft7Validator
 from jsonschema.exceptions import best_match
 
-from source_chartmogul import cdk_speedups
+from source_chartmogul import cdk_speedups, components
 from source_chartmogul.hooks import Hook
 
 cdk_speedups.install()  # CDK costs per page and per record, cut without changing a value (see the module)
@@ -68,10 +70,41 @@ class SourceChartmogul(YamlDeclarativeSource):
         state: Optional[List[AirbyteStateMessage]] = None,
         **kwargs: Any,
     ) -> None:
+        if config is not None:  # keys the connector sets for itself (activity windows, threads), never a user's
+            config = {key: value for key, value in config.items() if key not in components.CONNECTOR_KEYS}
+            if catalog is not None:
+                config.update(self._activity_windows(config, catalog, state))
+                config.update(components.workers(catalog.streams))
         super().__init__(path_to_yaml="manifest.yaml", catalog=catalog, config=config, state=state, **kwargs)
         concurrent_source = getattr(self, "_concurrent_source", None)
         if hasattr(concurrent_source, "_initial_number_partitions_to_generate") and ONE_STREAM_AT_A_TIME.applies():
             concurrent_source._initial_number_partitions_to_generate = 1  # type: ignore[union-attr]
+
+    @staticmethod
+    def _activity_windows(config: Mapping[str, Any], catalog: ConfiguredAirbyteCatalog,
+                          state: Optional[List[AirbyteStateMessage]]) -> Mapping[str, str]:
+        """For a read that selects activities: where its windows start and how long they are
+        (components.plan_activity_windows; one request, made here because the manifest's cursor takes both from the
+        config when the streams are built)."""
+        modes = {configured.stream.name: configured.sync_mode for configured in catalog.streams}
+        if "activities" not in modes:
+            return {}
+        try:
+            saved = any(message.stream and message.stream.stream_descriptor.name == "activities" and message.stream.stream_state
+                        for message in state or [])
+        except AttributeError:  # a state in another shape: keep the windows that read from it
+            saved = True
+        return components.plan_activity_windows(config, incremental_from_state=saved and modes["activities"] == SyncMode.incremental)
+
+    def read(self, logger: logging.Logger, config: Mapping[str, Any], catalog: ConfiguredAirbyteCatalog,
+             state: Optional[List[AirbyteStateMessage]] = None) -> Iterator[AirbyteMessage]:
+        """The CDK's read, with the streams the catalog selects told to each other: invoices, invoice_line_items and
+        invoice_transactions then request each page once between them (components.SharedPagesRequester); at the end,
+        a log line says what was shared and how much was held."""
+        with components.PageSharing(configured.stream.name for configured in catalog.streams) as sharing:
+            yield from super().read(logger, config, catalog, state)
+        for pool in sharing.pools.values():
+            logger.info(pool.summary())
 
     def _select_streams(self, streams: List[AbstractStream], configured_catalog: ConfiguredAirbyteCatalog) -> List[AbstractStream]:
         """The catalog's streams in the manifest's order (`streams` is in manifest order)."""

@@ -17,6 +17,7 @@ def _rendered_urls(cfg: dict) -> dict:
     urls = {}
     for stream in c.resolved_manifest()["streams"]:
         requester = stream["retriever"]["requester"]
+        requester = requester.get("requester", requester)  # the HttpRequester a SharedPagesRequester holds
         url = InterpolatedString.create(requester["url"], parameters=stream.get("$parameters", {}))
         urls[stream["name"]] = url.eval(cfg, stream_slice={"customer_uuid": "cus_x"})
     return urls

@@ -26,14 +26,17 @@ def account(days: int, customers: int = 600, activities: int = 3_000) -> Dataset
 
 
 def sync(fake: Union[SimulatedChartMogul, SimulationProcess], days: int):
-    cfg = config(start_date=(TODAY - timedelta(days=days)).strftime("%Y-%m-%dT00:00:00Z"), lookback_window_days=0,
-                 interval="day")  # the synthetic account holds one metrics entry per day
+    """customers, customer_count and activities, activities incremental from a state at start_date: 10-day windows
+    (a first sync would read the account's activities in fewer, fuller windows; test_activity_windows.py)."""
+    start = (TODAY - timedelta(days=days)).strftime("%Y-%m-%dT00:00:00Z")
+    cfg = config(start_date=start, lookback_window_days=0, interval="day")  # one metrics entry per day
     streams = catalog("customers", "activities", "customer_count")
     for stream in streams.streams:
         if stream.stream.name == "activities":
             stream.sync_mode = SyncMode.incremental
+    state = [{"type": "STREAM", "stream": {"stream_descriptor": {"name": "activities"}, "stream_state": {"date": start}}}]
     with redirect_chartmogul(fake.url):
-        return run_cli("read", cfg, streams)
+        return run_cli("read", cfg, streams, state)
 
 
 def busiest_second(stats: Stats) -> int:

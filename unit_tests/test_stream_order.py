@@ -26,14 +26,17 @@ def test_the_cdk_still_has_the_two_names_source_py_steers_it_by():
 def test_given_a_catalog_in_another_order_when_read_then_streams_start_in_the_manifest_s_order_and_the_data_source_chains_before_the_activity_windows():
     account = Dataset.generate(customers=60, activities=730, metric_days=730)  # 73 windows of 10 days, one page each
     chosen = sorted(name for name in MANIFEST_ORDER if name != "customer_subscriptions")  # alphabetical: activities first
-    cfg = config(start_date=f"{account.routes['metrics/mrr'].records[0]['date']}T00:00:00Z", interval="day")
+    start = f"{account.routes['metrics/mrr'].records[0]['date']}T00:00:00Z"
+    cfg = config(start_date=start, interval="day")
     read_catalog = catalog(*chosen)
     for stream in read_catalog.streams:
         if stream.stream.name == "activities":
             stream.sync_mode = SyncMode.incremental
+    # From a state at start_date: 10-day windows (a first sync reads this account in 3 windows: test_activity_windows.py).
+    state = [{"type": "STREAM", "stream": {"stream_descriptor": {"name": "activities"}, "stream_state": {"date": start}}}]
 
     with SimulatedChartMogul(account, API_KEY, latency=0.05) as simulation:
-        output = run_cli("read", {**cfg, "api_base_url": simulation.url}, read_catalog)
+        output = run_cli("read", {**cfg, "api_base_url": simulation.url, "lookback_window_days": 0}, read_catalog, state)
 
     assert not output.errors
     started = [m.trace.stream_status.stream_descriptor.name for m in output.trace_messages
