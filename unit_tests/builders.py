@@ -133,6 +133,11 @@ def assert_records_match_schema(output: EntrypointOutput) -> None:
         assert not undeclared, f"{message.record.stream} emits fields its schema does not declare: {undeclared}"
 
 
+def sent_urls(http_mocker: Any) -> List[str]:
+    """Every URL the connector requested during the test, mocked or not, in order, as sent (encoded)."""
+    return [request.url for request in http_mocker._mocker.request_history]  # HttpMocker keeps its requests_mock.Mocker private
+
+
 def sent_requests(http_mocker: Any) -> List[tuple]:
     """Every request the connector sent during the test, mocked or not, in order: (path below /v1, query params).
 
@@ -141,11 +146,26 @@ def sent_requests(http_mocker: Any) -> List[tuple]:
     """
     from urllib.parse import parse_qsl, urlsplit
 
-    sent = []
-    for request in http_mocker._mocker.request_history:  # HttpMocker keeps its requests_mock.Mocker private
-        url = urlsplit(request.url)
-        sent.append((url.path.removeprefix("/v1/"), dict(parse_qsl(url.query, keep_blank_values=True))))
-    return sent
+    return [(url.path.removeprefix("/v1/"), dict(parse_qsl(url.query, keep_blank_values=True)))
+            for url in map(urlsplit, sent_urls(http_mocker))]
+
+
+# --- plans, for the streams by plan ---------------------------------------------------------------------------------
+STRIPE, RECURLY = "ds_5d1c9a7e-3b2f-4e8a-9c61-0f7e2d4b8a13", "ds_b83e2f61-0c9d-4a57-9e14-7d2a6c0f8b39"
+
+
+def plan(name: str, data_source: str = STRIPE, n: int = 1) -> dict:
+    """A plan of the recorded template, named `name`, in `data_source` (ChartMogul has one plan per name and data source)."""
+    template_plan = entries("plans", "plans")[0]
+    return {**template_plan, "uuid": f"{template_plan['uuid'][:-6]}{n:06d}", "name": name, "data_source_uuid": data_source}
+
+
+def mock_metric_of_plan(http_mocker: Any, endpoint: str, params: Mapping[str, str], name: str, body: Any) -> tuple:
+    """GET /v1/<endpoint> (metrics/all, metrics/mrr) for one plan name, answering `body` (a dict or an HttpResponse);
+    returns the request the connector must send."""
+    params = {**params, "plans": name}
+    http_mocker.get(api_request(endpoint, params), body if isinstance(body, HttpResponse) else HttpResponse(json.dumps(body)))
+    return (endpoint, params)
 
 
 def mock_cursor_pages(http_mocker: Any, endpoint: str, pages: List[List[dict]], key: str = "entries",

@@ -14,20 +14,14 @@ from airbyte_cdk.test.mock_http import HttpResponse
 from freezegun import freeze_time
 
 from unit_tests.builders import (
-    api_request, assert_records_match_schema, config, entries, error, mock_cursor_pages, read, sent_requests, template,
+    RECURLY, STRIPE, api_request, assert_records_match_schema, config, error, mock_cursor_pages,
+    mock_metric_of_plan, plan, read, sent_requests, sent_urls, template,
 )
 
 MANIFEST = Path(__file__).resolve().parents[1] / "source_chartmogul" / "manifest.yaml"
 TODAY = "2024-03-15"
 RANGE = {"start-date": "2024-01-01", "end-date": TODAY, "interval": "month"}
 PLANS_PAGE = {"per_page": "200"}
-PLAN = entries("plans", "plans")[0]
-STRIPE, RECURLY = "ds_5d1c9a7e-3b2f-4e8a-9c61-0f7e2d4b8a13", "ds_b83e2f61-0c9d-4a57-9e14-7d2a6c0f8b39"
-
-
-def plan(name: str, data_source: str = STRIPE, n: int = 1) -> dict:
-    """A plan of the template, named `name`, in `data_source` (ChartMogul has one plan per name and data source)."""
-    return {**PLAN, "uuid": f"{PLAN['uuid'][:-6]}{n:06d}", "name": name, "data_source_uuid": data_source}
 
 
 def metrics_of(share: float) -> dict:
@@ -39,10 +33,7 @@ def metrics_of(share: float) -> dict:
 
 
 def mock_metrics(http_mocker, name: str, body) -> tuple:
-    """GET /v1/metrics/all for one plan name; returns the request the connector must send."""
-    params = {**RANGE, "plans": name}
-    http_mocker.get(api_request("metrics/all", params), body if isinstance(body, HttpResponse) else HttpResponse(json.dumps(body)))
-    return ("metrics/all", params)
+    return mock_metric_of_plan(http_mocker, "metrics/all", RANGE, name, body)
 
 
 @freeze_time(f"{TODAY} 18:30:00")
@@ -80,7 +71,7 @@ def test_given_names_with_spaces_parentheses_and_accents_when_read_then_they_are
     output = read("metrics_by_plan")
 
     assert not output.errors
-    urls = [r.url for r in http_mocker._mocker.request_history if "/metrics/all" in r.url]
+    urls = [url for url in sent_urls(http_mocker) if "/metrics/all" in url]
     assert sorted(params["plans"] for path, params in sent_requests(http_mocker) if path == "metrics/all") == sorted(names)
     for name in names:  # percent-encoded UTF-8 (a space as +), never a raw space, parenthesis or accent
         assert sum(f"plans={quote_plus(name)}" in url for url in urls) == 1, name

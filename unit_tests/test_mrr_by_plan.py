@@ -10,18 +10,12 @@ from airbyte_cdk.test.mock_http import HttpResponse
 from freezegun import freeze_time
 
 from unit_tests.builders import (
-    api_request, assert_records_match_schema, catalog, config, entries, error, mock_cursor_pages, read, run_cli,
-    sent_requests, template,
+    RECURLY, STRIPE, api_request, assert_records_match_schema, catalog, config, error, mock_cursor_pages,
+    mock_metric_of_plan, plan, read, run_cli, sent_requests, sent_urls, template,
 )
 
 TODAY = "2024-03-15"
 RANGE = {"start-date": "2024-01-01", "end-date": TODAY, "interval": "month"}
-PLAN = entries("plans", "plans")[0]
-STRIPE, RECURLY = "ds_5d1c9a7e-3b2f-4e8a-9c61-0f7e2d4b8a13", "ds_b83e2f61-0c9d-4a57-9e14-7d2a6c0f8b39"
-
-
-def plan(name: str, data_source: str = STRIPE, n: int = 1) -> dict:
-    return {**PLAN, "uuid": f"{PLAN['uuid'][:-6]}{n:06d}", "name": name, "data_source_uuid": data_source}
 
 
 def mrr_of(share: float) -> dict:
@@ -32,9 +26,7 @@ def mrr_of(share: float) -> dict:
 
 
 def mock_mrr(http_mocker, name: str, body) -> tuple:
-    params = {**RANGE, "plans": name}
-    http_mocker.get(api_request("metrics/mrr", params), body if isinstance(body, HttpResponse) else HttpResponse(json.dumps(body)))
-    return ("metrics/mrr", params)
+    return mock_metric_of_plan(http_mocker, "metrics/mrr", RANGE, name, body)
 
 
 @freeze_time(f"{TODAY} 23:59:59")
@@ -47,7 +39,7 @@ def test_given_names_shared_by_data_sources_when_read_then_asks_for_each_distinc
 
     assert not output.errors
     assert sorted(sent_requests(http_mocker), key=str) == sorted(expected, key=str)
-    urls = [r.url for r in http_mocker._mocker.request_history if "/metrics/mrr" in r.url]
+    urls = [url for url in sent_urls(http_mocker) if "/metrics/mrr" in url]
     assert sorted(url.split("plans=")[1] for url in urls) == sorted([quote_plus("Équipe (annual)"), quote_plus("Starter Monthly")])
 
 
