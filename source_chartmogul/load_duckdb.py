@@ -29,7 +29,6 @@ import math
 import os
 import secrets
 import shutil
-import signal
 import sys
 import sysconfig
 import tempfile
@@ -41,6 +40,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, TextIO, Tuple
 
 from source_chartmogul.hooks import Hook
+from source_chartmogul.interruption import Interruption
 
 CONNECTOR = "source-chartmogul"
 COMMAND = "source-chartmogul-duckdb"
@@ -277,54 +277,25 @@ class LoadFailed(Exception):
     """The sync did not complete: the file is as it was. The message says why, in the connector's words."""
 
 
-class Interruption:
-    """Ctrl-C (SIGINT) and SIGTERM, remembered for the whole run, not only raised once.
+class LoadInterruption(Interruption):
+    """Ctrl-C and SIGTERM during a load (`source_chartmogul.interruption`), and whether this run replaced the file.
 
-    The first signal raises KeyboardInterrupt where the main thread is. That alone was not enough (measured,
-    benchmarks/interrupt_stress.py; README.md, "Stopping a load"): landing in one of DuckDB's queries it became
-    `RuntimeError: Query interrupted`, and the load either failed with a traceback (exit 1) or, where that error was
-    caught, went on to the end and replaced the file. So the signal is also kept: `check()` raises it again at the next
-    safe point (each message of the connector, and just before the file is replaced), and `main` reports any run that
-    ended after a signal as interrupted. Later signals are only counted, so that they cannot break the clean-up.
-    """
+    Raising KeyboardInterrupt once was not enough (measured, benchmarks/interrupt_stress.py; README.md, "Stopping a
+    load"): landing in one of DuckDB's queries it became `RuntimeError: Query interrupted`, and the load either failed
+    with a traceback (exit 1) or, where that error was caught, went on to the end and replaced the file. So the signal
+    is kept: `check()` raises it again at the next safe point (each message of the connector, and just before the file
+    is replaced), and `main` reports any run that ended after a signal as interrupted."""
 
-    def __init__(self) -> None:
-        self.received: List[int] = []
-        self.replaced = False  # the file was replaced by this run's data (the signal came after that)
-
-    def __call__(self, signum: int, frame: Any) -> None:
-        self.received.append(signum)
-        if len(self.received) == 1:
-            raise KeyboardInterrupt
-
-    def check(self) -> None:
-        if self.received:
-            raise KeyboardInterrupt
+    replaced = False  # the file was replaced by this run's data (a signal came after that)
 
     @contextlib.contextmanager
     def handling(self) -> Iterator[None]:
-        """Ctrl-C and SIGTERM handled so meanwhile; the handlers before it, restored after it (the command may run
-        inside a caller's process, as in the tests)."""
-        self.received, self.replaced = [], False
-        previous = {signum: signal.signal(signum, self) for signum in (signal.SIGINT, signal.SIGTERM)}
-        try:
+        self.replaced = False
+        with super().handling():
             yield
-        finally:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
-
-    @contextlib.contextmanager
-    def deferred(self) -> Iterator[None]:
-        """Signals held back meanwhile (delivered when it ends): for a step that must happen whole or not at all."""
-        held = {signal.SIGINT, signal.SIGTERM}
-        signal.pthread_sigmask(signal.SIG_BLOCK, held)
-        try:
-            yield
-        finally:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
 
 
-INTERRUPTION = Interruption()
+INTERRUPTION = LoadInterruption()
 
 
 # --- The mirror: PyAirbyte writes a scratch copy, which replaces the file only when the read succeeded -----------------
@@ -480,18 +451,23 @@ def plan_text(streams: Dict[str, Stream], selected: Sequence[str], status: Dict[
 
 
 # --- The summary ------------------------------------------------------------------------------------------------------
+def _tables_and_currency(con: Any) -> Tuple[set, str]:
+    """The file's tables, and the currency its amounts are in (the account's, when the account table is there)."""
+    tables = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    currency = con.execute("SELECT currency FROM account LIMIT 1").fetchone() if "account" in tables else None
+    return tables, (currency[0] if currency else "account currency")
+
+
 def mrr_of_the_last_months(db_path: Path, months: int = 6) -> List[str]:
     """The first query a user runs: MRR at the end of the latest buckets, in the account's currency."""
     import duckdb
 
     with duckdb.connect(str(db_path), read_only=True) as con:
-        tables = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        tables, unit = _tables_and_currency(con)
         if "mrr" not in tables:
             return []
-        currency = con.execute("SELECT currency FROM account LIMIT 1").fetchone() if "account" in tables else None
         query = f"SELECT date, mrr FROM mrr ORDER BY date DESC LIMIT {months}"
         rows = con.execute(query).fetchall()
-    unit = currency[0] if currency else "account currency"
     return [f"MRR of the last {len(rows)} buckets ({unit}; ChartMogul counts in cents):  {query}",
             *(f"  {day}  {cents / 100:>14,.2f}" for day, cents in reversed(rows))]
 
@@ -517,15 +493,13 @@ def mrr_by_plan_of_the_latest_bucket(db_path: Path, shown: int = 10) -> List[str
 
     query = "SELECT plan, mrr FROM mrr_by_plan WHERE date = (SELECT MAX(date) FROM mrr_by_plan) ORDER BY mrr DESC, plan"
     with duckdb.connect(str(db_path), read_only=True) as con:
-        tables = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        tables, unit = _tables_and_currency(con)
         if "mrr_by_plan" not in tables:
             return []
         latest = con.execute("SELECT MAX(date) FROM mrr_by_plan").fetchone()[0]
         rows = con.execute(query).fetchall()
-        currency = con.execute("SELECT currency FROM account LIMIT 1").fetchone() if "account" in tables else None
     if not rows:
         return []
-    unit = currency[0] if currency else "account currency"
     width = max(len(str(plan)) for plan, _ in rows[:shown])
     more = f"; {len(rows) - shown} more plans: run the query" if len(rows) > shown else ""
     return [f"MRR by plan at {latest} ({unit}), largest first{more}:  {query}",
@@ -611,12 +585,9 @@ def _main(argv: Optional[List[str]]) -> int:
         if not INTERRUPTION.received:
             print(f"{COMMAND}: {failed} {db_path} is unchanged.", file=sys.stderr)
             return 1
-    except (KeyboardInterrupt, SystemExit):
+    except BaseException:
         if not INTERRUPTION.received:
-            raise
-    except Exception:
-        if not INTERRUPTION.received:
-            raise  # a real error, with its traceback
+            raise  # a real error with its traceback, an exit with its message, a KeyboardInterrupt not from a signal
     # Interrupted: whatever the signal turned into on its way (KeyboardInterrupt, DuckDB's "Query interrupted", a
     # connector stopped by it), the file was replaced only if the read had completed before the signal.
     if INTERRUPTION.replaced:

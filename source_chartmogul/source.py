@@ -8,12 +8,10 @@ The CDK reads config, catalog and state only from the source's constructor, so `
 command line first and builds the source with them (as the CDK's own manifest runner does).
 """
 
-import contextlib
 import logging
 import os
 import signal
 import sys
-import threading
 from typing import Any, Iterator, List, Mapping, Optional
 
 from airbyte_cdk.entrypoint import AirbyteEntrypoint
@@ -29,6 +27,7 @@ from jsonschema.exceptions import best_match
 
 from source_chartmogul import cdk_speedups, components
 from source_chartmogul.hooks import Hook
+from source_chartmogul.interruption import Interruption
 
 cdk_speedups.install()  # CDK costs per page and per record, cut without changing a value (see the module)
 
@@ -180,7 +179,7 @@ def run(args: Optional[List[str]] = None) -> None:
     """
     args = sys.argv[1:] if args is None else args
     messages = None
-    with _stopped_by_signals() as stopped_by:
+    with STOPPED.handling():  # a second signal during the clean-up is only counted, so the folder is still removed
         try:
             source = _build_source(args)
             entrypoint = ChartmogulEntrypoint(source)
@@ -196,43 +195,24 @@ def run(args: Optional[List[str]] = None) -> None:
                     # Inside the print buffer, so that nothing is flushed: whoever stopped the connector may no longer
                     # read its output, and a write to a full pipe would hang (measured: PyAirbyte then waited 10 s
                     # and killed it).
-                    _stop(messages, stopped_by)
+                    _stop(messages)
         except KeyboardInterrupt:
-            _stop(messages, stopped_by)
+            _stop(messages)
 
 
-def _stop(messages: Optional[Iterator[str]], stopped_by: List[int]) -> None:
+def _stop(messages: Optional[Iterator[str]]) -> None:
     if messages is not None:
         messages.close()  # leaves the CDK's `with TemporaryDirectory()`, which removes the folder
-    if not stopped_by:
+    if not STOPPED.received:
         raise KeyboardInterrupt  # not a signal of ours (a test's, or a caller's own handler): as before
-    signal.signal(stopped_by[0], signal.SIG_DFL)
-    os.kill(os.getpid(), stopped_by[0])  # end now, by that signal: the CDK's worker threads would read on
+    signal.signal(STOPPED.received[0], signal.SIG_DFL)
+    os.kill(os.getpid(), STOPPED.received[0])  # end now, by that signal: the CDK's worker threads would read on
 
 
-@contextlib.contextmanager
-def _stopped_by_signals() -> Iterator[List[int]]:
-    """The first SIGINT or SIGTERM raises KeyboardInterrupt in the main thread; later ones do not interrupt the clean-up.
-    Yields the signals received. Outside the main thread (a caller's thread) it changes nothing."""
-    stopped_by: List[int] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield stopped_by
-        return
-
-    def stop(signum: int, frame: Any) -> None:
-        if not stopped_by:
-            stopped_by.append(signum)
-            raise KeyboardInterrupt
-        # Asked again during the clean-up (a terminal's Ctrl-C reaches the connector, and then PyAirbyte, stopping,
-        # sends SIGTERM): ignored, so the folder is still removed (measured: ending here left it behind). The clean-up
-        # writes nothing, so it cannot wait on a reader that is gone.
-
-    previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield stopped_by
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+# SIGINT and SIGTERM while `run` runs. A second one during the clean-up (a terminal's Ctrl-C reaches the connector, and
+# then PyAirbyte, stopping, sends SIGTERM) raises nothing: ending on it left the temporary folder behind (measured).
+# The clean-up writes nothing, so it cannot wait on a reader that is gone.
+STOPPED = Interruption()
 
 
 if __name__ == "__main__":
