@@ -185,8 +185,8 @@ class BlankAsNull(RecordTransformation):
 
     def transform(self, record: Dict[str, Any], config: Optional[Mapping[str, Any]] = None,
                   stream_state: Optional[Mapping[str, Any]] = None, stream_slice: Optional[Mapping[str, Any]] = None) -> None:
-        for field in self.fields:
-            record[field] = _blank_as_null(record.get(field))
+        for name in self.fields:  # not `field`: that is dataclasses' here
+            record[name] = _blank_as_null(record.get(name))
 
 
 @dataclass

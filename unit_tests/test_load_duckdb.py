@@ -51,6 +51,17 @@ def _error(message: str) -> AirbyteMessage:
     return AirbyteMessage(type=Type.TRACE, trace=trace)
 
 
+def duckdb_file(tmp_path, *statements: str):
+    """A DuckDB file as a load leaves it, made of these SQL statements."""
+    import duckdb
+
+    db = tmp_path / "chartmogul.duckdb"
+    with duckdb.connect(str(db)) as con:
+        for statement in statements:
+            con.execute(statement)
+    return db
+
+
 def test_progress_keeps_each_error_the_connector_reports_once():
     progress = load_duckdb.Progress(out=io.StringIO())
 
@@ -216,14 +227,13 @@ def test_the_plan_of_a_later_load_counts_the_requests_from_the_last_load_and_nam
 
 
 def test_the_summary_gives_each_table_its_rows_and_fate_the_file_and_the_mrr_of_the_last_months(tmp_path):
-    import duckdb
-
-    db = tmp_path / "chartmogul.duckdb"
-    with duckdb.connect(str(db)) as con:
-        con.execute("CREATE TABLE mrr (date DATE, mrr BIGINT)")
-        con.execute("INSERT INTO mrr VALUES ('2026-09-30', 1200050), ('2026-10-31', 1250000), ('2026-11-30', 99)")
-        con.execute("CREATE TABLE account (name VARCHAR, currency VARCHAR)")
-        con.execute("INSERT INTO account VALUES ('Rockets', 'EUR')")
+    db = duckdb_file(
+        tmp_path,
+        "CREATE TABLE mrr (date DATE, mrr BIGINT)",
+        "INSERT INTO mrr VALUES ('2026-09-30', 1200050), ('2026-10-31', 1250000), ('2026-11-30', 99)",
+        "CREATE TABLE account (name VARCHAR, currency VARCHAR)",
+        "INSERT INTO account VALUES ('Rockets', 'EUR')",
+    )
     result = load_duckdb.Result(rows={"mrr": 3, "account": 1, "notes": 12},
                                 status={"mrr": "replaced", "account": "replaced", "notes": "kept"})
 
@@ -308,13 +318,12 @@ def test_the_command_puts_back_the_signal_handlers_it_found(monkeypatch, tmp_pat
 
 
 def test_the_plan_counts_the_distinct_plan_names_of_the_last_load_that_a_request_can_name(tmp_path):
-    import duckdb
-
-    db = tmp_path / "chartmogul.duckdb"
-    assert load_duckdb.plan_names(db) == {}
-    with duckdb.connect(str(db)) as con:
-        con.execute("CREATE TABLE plans (uuid VARCHAR, name VARCHAR)")
-        con.execute("INSERT INTO plans VALUES ('pl_1', 'Pro'), ('pl_2', 'Pro'), ('pl_3', 'Starter'), ('pl_4', 'A, B'), ('pl_5', NULL)")
+    assert load_duckdb.plan_names(tmp_path / "chartmogul.duckdb") == {}
+    db = duckdb_file(
+        tmp_path,
+        "CREATE TABLE plans (uuid VARCHAR, name VARCHAR)",
+        "INSERT INTO plans VALUES ('pl_1', 'Pro'), ('pl_2', 'Pro'), ('pl_3', 'Starter'), ('pl_4', 'A, B'), ('pl_5', NULL)",
+    )
 
     names = load_duckdb.plan_names(db)
     assert names == {load_duckdb.PLAN_NAMES: 2}
@@ -323,17 +332,16 @@ def test_the_plan_counts_the_distinct_plan_names_of_the_last_load_that_a_request
 
 
 def test_the_summary_gives_the_latest_bucket_s_mrr_by_plan_largest_first_after_the_mrr_of_the_last_months(tmp_path):
-    import duckdb
-
-    db = tmp_path / "chartmogul.duckdb"
-    with duckdb.connect(str(db)) as con:
-        con.execute("CREATE TABLE mrr (date DATE, mrr BIGINT)")
-        con.execute("INSERT INTO mrr VALUES ('2026-10-31', 1250000), ('2026-11-30', 1300000)")
-        con.execute("CREATE TABLE mrr_by_plan (plan VARCHAR, date DATE, mrr BIGINT)")
-        con.execute("INSERT INTO mrr_by_plan VALUES ('Pro (annual)', '2026-10-31', 900000), ('Pro (annual)', '2026-11-30', 450000),"
-                    " ('Équipe', '2026-11-30', 800000), ('Starter', '2026-11-30', 50000), ('Starter', '2026-10-31', 999999)")
-        con.execute("CREATE TABLE account (name VARCHAR, currency VARCHAR)")
-        con.execute("INSERT INTO account VALUES ('Rockets', 'EUR')")
+    db = duckdb_file(
+        tmp_path,
+        "CREATE TABLE mrr (date DATE, mrr BIGINT)",
+        "INSERT INTO mrr VALUES ('2026-10-31', 1250000), ('2026-11-30', 1300000)",
+        "CREATE TABLE mrr_by_plan (plan VARCHAR, date DATE, mrr BIGINT)",
+        "INSERT INTO mrr_by_plan VALUES ('Pro (annual)', '2026-10-31', 900000), ('Pro (annual)', '2026-11-30', 450000),"
+        " ('Équipe', '2026-11-30', 800000), ('Starter', '2026-11-30', 50000), ('Starter', '2026-10-31', 999999)",
+        "CREATE TABLE account (name VARCHAR, currency VARCHAR)",
+        "INSERT INTO account VALUES ('Rockets', 'EUR')",
+    )
     result = load_duckdb.Result(rows={"mrr": 2, "mrr_by_plan": 5, "account": 1}, status=dict.fromkeys(["mrr", "mrr_by_plan", "account"], "replaced"))
 
     text = load_duckdb.summary(result, db, 1.0).splitlines()
@@ -346,12 +354,11 @@ def test_the_summary_gives_the_latest_bucket_s_mrr_by_plan_largest_first_after_t
 
 
 def test_the_summary_shows_the_ten_largest_plans_and_says_how_many_more_the_query_gives(tmp_path):
-    import duckdb
-
-    db = tmp_path / "chartmogul.duckdb"
-    with duckdb.connect(str(db)) as con:
-        con.execute("CREATE TABLE mrr_by_plan (plan VARCHAR, date DATE, mrr BIGINT)")
-        con.execute("INSERT INTO mrr_by_plan SELECT 'Plan ' || i, DATE '2026-11-30', i * 100 FROM range(1, 13) t(i)")
+    db = duckdb_file(
+        tmp_path,
+        "CREATE TABLE mrr_by_plan (plan VARCHAR, date DATE, mrr BIGINT)",
+        "INSERT INTO mrr_by_plan SELECT 'Plan ' || i, DATE '2026-11-30', i * 100 FROM range(1, 13) t(i)",
+    )
 
     lines = load_duckdb.mrr_by_plan_of_the_latest_bucket(db)
 
