@@ -83,7 +83,9 @@ def main() -> int:
                                           "interval": "month", "api_base_url": simulation.url}))
             environment = {**os.environ, "AIRBYTE_OFFLINE_MODE": "1", "AIRBYTE_LOGGING_ROOT": str(work / "pyairbyte-logs")}
             if not args.no_busy_core:
-                busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+                # A core kept busy until the script ends, or dies: the loop ends when its parent is gone (measured:
+                # a stress run stopped with SIGTERM left `while True: pass` spinning for 18 minutes).
+                busy = subprocess.Popen([sys.executable, "-c", "import os\nparent = os.getppid()\nwhile os.getppid() == parent: pass"])
             mirror = work / "first.duckdb"
             for _ in range(2):  # a first load, then a load that updates it, as every interrupted run does: timed
                 started = time.monotonic()
