@@ -8,11 +8,18 @@ The CDK reads config, catalog and state only from the source's constructor, so `
 command line first and builds the source with them (as the CDK's own manifest runner does).
 """
 
+import collections
+import contextlib
 import logging
 import os
+import re
 import signal
 import sys
+import threading
 from typing import Any, Iterator, List, Mapping, Optional
+from urllib.parse import urlsplit
+
+import requests
 
 from airbyte_cdk.entrypoint import AirbyteEntrypoint
 from airbyte_cdk.logger import PRINT_BUFFER
@@ -104,6 +111,8 @@ class SourceChartmogul(YamlDeclarativeSource):
             yield from super().read(logger, config, catalog, state)
         for pool in sharing.pools.values():
             logger.info(pool.summary())
+        if REQUESTS_SENT.active:
+            logger.info(REQUESTS_SENT.line())
 
     def _select_streams(self, streams: List[AbstractStream], configured_catalog: ConfiguredAirbyteCatalog) -> List[AbstractStream]:
         """The catalog's streams in the manifest's order (`streams` is in manifest order)."""
@@ -179,7 +188,8 @@ def run(args: Optional[List[str]] = None) -> None:
     """
     args = sys.argv[1:] if args is None else args
     messages = None
-    with STOPPED.handling():  # a second signal during the clean-up is only counted, so the folder is still removed
+    # A second signal during the clean-up is only counted, so the folder is still removed.
+    with STOPPED.handling(), REQUESTS_SENT.counting():
         try:
             source = _build_source(args)
             entrypoint = ChartmogulEntrypoint(source)
@@ -207,6 +217,47 @@ def _stop(messages: Optional[Iterator[str]]) -> None:
         raise KeyboardInterrupt  # not a signal of ours (a test's, or a caller's own handler): as before
     signal.signal(STOPPED.received[0], signal.SIG_DFL)
     os.kill(os.getpid(), STOPPED.received[0])  # end now, by that signal: the CDK's worker threads would read on
+
+
+class RequestsSent:
+    """The HTTP requests the connector sends while `counting()` (its `run`), by endpoint, for the line that ends a read:
+    `Requests sent to ChartMogul: 1,726 (activities 1,015, invoices 201, ...)`. Every request of the connector goes
+    through `requests.Session.send` (the CDK's HTTP client and the activity windows' one request alike), counted
+    after the request budget let it go, retries included; `source-chartmogul-duckdb` shows the line in its summary."""
+
+    def __init__(self) -> None:
+        self.by_endpoint: "collections.Counter[str]" = collections.Counter()
+        self.active = False
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def counting(self) -> Iterator[None]:
+        original = requests.Session.send
+        self.by_endpoint.clear()
+
+        def send(session: requests.Session, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+            endpoint = _ID_SEGMENT.sub("/*", urlsplit(request.url or "").path.removeprefix("/v1/"))
+            with self._lock:
+                self.by_endpoint[endpoint] += 1
+            return original(session, request, **kwargs)
+
+        requests.Session.send = send  # type: ignore[method-assign]
+        self.active = True
+        try:
+            yield
+        finally:
+            requests.Session.send = original  # type: ignore[method-assign]
+            self.active = False
+
+    def line(self) -> str:
+        with self._lock:
+            counts = self.by_endpoint.most_common()
+        total = sum(n for _, n in counts)
+        return f"Requests sent to ChartMogul: {total:,} (" + ", ".join(f"{endpoint} {n:,}" for endpoint, n in counts) + ")"
+
+
+_ID_SEGMENT = re.compile(r"/[^/]*[0-9][^/]*")  # a path segment holding an id (customers/cus_.../subscriptions)
+REQUESTS_SENT = RequestsSent()
 
 
 # SIGINT and SIGTERM while `run` runs. A second one during the clean-up (a terminal's Ctrl-C reaches the connector, and

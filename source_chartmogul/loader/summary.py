@@ -1,0 +1,143 @@
+"""What the command prints before it reads (each stream's fate and cost: the connector's own read plan,
+`source_chartmogul.read_plan`) and after (the file's tables, what the run did, and the account's first answers)."""
+
+import math
+import sys
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Sequence
+
+from source_chartmogul import read_plan
+from source_chartmogul.loader import mirror
+from source_chartmogul.loader.catalog import Stream
+
+BUDGET_PER_SECOND = 38  # the connector's request budget: at most 38 requests in any second (manifest.yaml, api_budget)
+
+
+@dataclass
+class Result:
+    rows: Dict[str, int]  # table → rows: every table of a stream in the file, in the connector's order
+    status: Dict[str, str]  # table → "replaced" (read in full), "merged" (read incrementally), "kept" (not read)
+    requests: Optional[str] = None  # the connector's own line on the requests it sent
+
+
+def account_size(path: Path, streams: Mapping[str, Stream], rows: Mapping[str, int],
+                 since: Mapping[str, date]) -> read_plan.Account:
+    """What the file says of the account's size, for the read plan's estimates (nothing before a first load)."""
+    if not path.exists():
+        return read_plan.Account()
+    records = {name: rows[name] for name in streams if name in rows}
+    per_data_source, plan_names, activities_since = {}, None, None
+    with mirror.connect(path, read_only=True) as con:
+        columns = {(t, c) for t, c in con.execute("SELECT table_name, column_name FROM duckdb_columns() WHERE schema_name = 'main'").fetchall()}
+        for name in records:
+            if (name, "data_source_uuid") in columns:
+                per_data_source[name] = [n for (n,) in con.execute(
+                    f'SELECT COUNT(*) FROM main."{name}" GROUP BY data_source_uuid ORDER BY 1').fetchall()]
+        if ("plans", "name") in columns:  # the names a request can name alone (connector: PlanNamesFilter)
+            plan_names = con.execute("SELECT COUNT(DISTINCT name) FROM main.plans WHERE name <> '' AND name NOT LIKE '%,%'").fetchone()[0]
+        for name, day in since.items():
+            if (name, streams[name].cursor_field) in columns:
+                activities_since = con.execute(f'SELECT COUNT(*) FROM main."{name}" WHERE "{streams[name].cursor_field}" >= ?',
+                                               [day]).fetchone()[0]
+    return read_plan.Account(records, per_data_source, plan_names, activities_since)
+
+
+def plan(streams: Mapping[str, Stream], selected: Sequence[str], status: Mapping[str, str], rows: Mapping[str, int],
+         path: Path, state: Sequence[Mapping[str, Any]], config: Mapping[str, Any]) -> str:
+    """The plan of a run: what each selected stream costs (`read_plan.costs`, estimated from what the file holds) and
+    what the run does to each table."""
+    lookback = timedelta(days=int(config.get("lookback_window_days", 7)))
+    since = {}
+    for message in state:  # where an incremental read starts: the saved cursor, less the lookback window
+        stream = message["stream"]
+        name = stream["stream_descriptor"]["name"]
+        cursor = (stream.get("stream_state") or {}).get(streams[name].cursor_field) if name in streams else None
+        if isinstance(cursor, str):
+            since[name] = date.fromisoformat(cursor[:10]) - lookback
+    account = account_size(path, streams, rows, since)
+    return plan_text(read_plan.costs({n: s.definition for n, s in streams.items()}, selected, account, since), status)
+
+
+def plan_text(costs: Sequence[read_plan.Cost], status: Mapping[str, str]) -> str:
+    """What the run reads, each stream with its fate and cost in requests (roughly how many, once a load told the
+    account's size), then what it leaves as it is."""
+    width = max(len(cost.stream) for cost in costs)
+    lines, total, unknown = [], 0, False
+    for cost in costs:
+        total += cost.requests or 0
+        unknown |= cost.requests is None
+        if cost.requests is None or cost.how == "1 request":
+            about = cost.how
+        else:
+            about = f"about {cost.requests:,} request{'s' * (cost.requests != 1)} ({cost.how.replace('1 request per', '1 per', 1)})"
+        lines.append(f"  {cost.stream:<{width}}  {status[cost.stream]:<8}  {about}")
+    skip = ("customer_subscriptions costs one request per customer: add --exclude customer_subscriptions to skip it."
+            if any(cost.stream == "customer_subscriptions" for cost in costs) else "")
+    if unknown:
+        lines.append(f"Where no count is shown it depends on the account's size; the next run estimates it from this one. {skip}".strip())
+    else:
+        lines.append(f"About {total:,} requests: {math.ceil(total / BUDGET_PER_SECOND)} s or more at ChartMogul's limit of "
+                     f"40 per second. {skip}".strip())
+    kept = [table for table, fate in status.items() if fate == "kept"]
+    if kept:
+        lines.append(f"Not selected, kept as they are: {', '.join(kept)}.")
+    return "\n".join(lines)
+
+
+def _tables_and_currency(con: Any) -> tuple:
+    """The file's tables, and the currency its amounts are in (the account's, when the account table is there)."""
+    tables = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()}
+    currency = con.execute("SELECT currency FROM main.account LIMIT 1").fetchone() if "account" in tables else None
+    return tables, (currency[0] if currency else "account currency")
+
+
+def mrr_of_the_last_months(con: Any, months: int = 6) -> List[str]:
+    """The first query a user runs: MRR at the end of the latest buckets, in the account's currency."""
+    tables, unit = _tables_and_currency(con)
+    if "mrr" not in tables:
+        return []
+    query = f"SELECT date, mrr FROM mrr ORDER BY date DESC LIMIT {months}"
+    rows = con.execute(query).fetchall()
+    return [f"MRR of the last {len(rows)} buckets ({unit}; ChartMogul counts in cents):  {query}",
+            *(f"  {day}  {cents / 100:>14,.2f}" for day, cents in reversed(rows))]
+
+
+def mrr_by_plan_of_the_latest_bucket(con: Any, shown: int = 10) -> List[str]:
+    """The first breakdown a user asks for: each plan's MRR at the latest bucket, largest first, in the account's
+    currency (the `shown` largest; the query gives them all)."""
+    query = "SELECT plan, mrr FROM mrr_by_plan WHERE date = (SELECT MAX(date) FROM mrr_by_plan) ORDER BY mrr DESC, plan"
+    tables, unit = _tables_and_currency(con)
+    if "mrr_by_plan" not in tables:
+        return []
+    latest = con.execute("SELECT MAX(date) FROM mrr_by_plan").fetchone()[0]
+    rows = con.execute(query).fetchall()
+    if not rows:
+        return []
+    width = max(len(str(plan)) for plan, _ in rows[:shown])
+    more = f"; {len(rows) - shown} more plans: run the query" if len(rows) > shown else ""
+    return [f"MRR by plan at {latest} ({unit}), largest first{more}:  {query}",
+            *(f"  {str(plan):<{width}}  {(cents or 0) / 100:>14,.2f}" for plan, cents in rows[:shown])]
+
+
+def summary(result: Result, db_path: Path, seconds: float) -> str:
+    """What the file holds now, how each table got there, how long it took, where the file is."""
+    db = db_path.resolve()
+    width = max(map(len, result.rows), default=5)
+    query = f"{sys.executable} -c \"import duckdb; print(duckdb.connect({str(db)!r}).sql('SELECT date, mrr FROM mrr ORDER BY date'))\""
+    by_status = {status: [t for t, s in result.status.items() if s == status] for status in ("replaced", "merged", "kept")}
+    with mirror.connect(db_path, read_only=True) as con:
+        answers = [*mrr_of_the_last_months(con), *mrr_by_plan_of_the_latest_bucket(con)]
+    return "\n".join([
+        f"Loaded {sum(result.rows.values()):,} rows into {len(result.rows)} tables in {seconds:.1f} s.", "",
+        f"{'table':<{width}}  rows", *(f"{table:<{width}}  {rows}" for table, rows in result.rows.items()), "",
+        f"Replaced (read in full): {', '.join(by_status['replaced']) or 'none'}",
+        f"Merged on uuid (read incrementally): {', '.join(by_status['merged']) or 'none'}",
+        f"Kept from an earlier run (not selected): {', '.join(by_status['kept']) or 'none'}",
+        *([result.requests] if result.requests else []), "",
+        f"DuckDB file: {db} ({db.stat().st_size / 1e6:.1f} MB)",
+        *answers,
+        f"Query it:    {query}",
+        "Update it:   run the same command again (activities incrementally); add --full-refresh to read everything again.",
+    ])
