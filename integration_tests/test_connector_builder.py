@@ -113,10 +113,10 @@ def test_what_the_builder_imports_uses_no_custom_python_component():
 
 def test_the_packaged_manifest_s_custom_components_are_the_extractor_the_blanks_the_plan_names_filter_and_the_shared_invoice_pages():
     assert {(x["type"], x["class_name"]) for x in _custom(_manifest())} == {
-        ("CustomRecordExtractor", "source_chartmogul.components.RecordsKeyExtractor"),
-        ("CustomTransformation", "source_chartmogul.components.BlankAsNull"),
-        ("CustomRecordFilter", "source_chartmogul.components.PlanNamesFilter"),
-        ("CustomRequester", "source_chartmogul.components.SharedPagesRequester")}
+        ("CustomRecordExtractor", "source_chartmogul.components.extractors.RecordsKeyExtractor"),
+        ("CustomTransformation", "source_chartmogul.components.transformations.BlankAsNull"),
+        ("CustomRecordFilter", "source_chartmogul.components.filters.PlanNamesFilter"),
+        ("CustomRequester", "source_chartmogul.components.shared_pages.SharedPagesRequester")}
 
 
 def test_the_builder_s_activities_keep_10_day_windows_from_start_date():
