@@ -25,6 +25,7 @@ from airbyte_cdk.sources.declarative.concurrent_declarative_source import get_de
 from jsonschema import Draft7Validator
 
 from integration_tests import conformance as c
+from testkit.manifest import resolved_manifest, stream_names
 
 MANIFEST = c.ROOT / "source_chartmogul" / "manifest.yaml"
 
@@ -53,7 +54,7 @@ def _builder_config(command: str, manifest: Dict[str, Any], **overrides: Any) ->
 @pytest.fixture(autouse=True)
 def hosted_builder(monkeypatch):
     """As in the hosted Builder, the connector package's files cannot be read (the CDK reads them with pkgutil)."""
-    c.discovered_streams(), c.resolved_manifest()  # computed from the package before it is hidden
+    c.discovered_streams(), resolved_manifest()  # computed from the package before it is hidden
     real_get_data = pkgutil.get_data
 
     def get_data(package: str, resource: str):
@@ -140,7 +141,7 @@ def _test_read(stream: str, **config_overrides: Any) -> Dict[str, Any]:
     return message.record.data
 
 
-@pytest.mark.parametrize("stream", c.stream_names())
+@pytest.mark.parametrize("stream", stream_names())
 def test_builder_test_read_returns_the_expected_records(stream: str):
     result = _test_read(stream)
 
@@ -185,7 +186,7 @@ def test_the_builder_s_manifest_and_the_packaged_connector_read_the_same_records
                            config, catalog)
 
     assert not packaged.errors and not builder.errors
-    for stream in c.stream_names():
+    for stream in stream_names():
         ours, theirs = c.records_of(packaged, stream), c.records_of(builder, stream)
         assert len(ours) > (200 if stream in ("customers", "invoices", "invoice_line_items", "activities") else 0), stream
         assert c.by_primary_key(stream, ours) == c.by_primary_key(stream, theirs), stream

@@ -15,8 +15,9 @@ from airbyte_cdk.models import SyncMode
 
 from source_chartmogul import read_plan
 from source_chartmogul.simulation import Dataset, SimulatedChartMogul
-from unit_tests.builders import API_KEY, catalog, config, run_cli
-from unit_tests.redirect import redirect_chartmogul
+from testkit.connector import API_KEY, catalog, run_cli
+from unit_tests.builders import config
+from testkit.redirect import redirect_chartmogul
 
 # A young account: 2,000 activities (10 pages) over its last year, read with the spec's example start_date.
 END = datetime.date(2026, 11, 1)

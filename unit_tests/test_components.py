@@ -151,10 +151,10 @@ def test_plan_names_filter_keeps_the_plans_its_record_filter_keeps_and_logs_each
 
 
 def test_the_manifest_s_plan_names_filter_has_the_condition_checked_here():
-    from integration_tests import conformance as c
+    from testkit.manifest import resolved_manifest
 
     filters = [parent["stream"]["retriever"]["record_selector"]["record_filter"]
-               for s in c.resolved_manifest()["streams"] if s["name"].endswith("_by_plan")
+               for s in resolved_manifest()["streams"] if s["name"].endswith("_by_plan")
                for parent in s["retriever"]["partition_router"]["underlying_partition_router"]["parent_stream_configs"]]
     assert len(filters) == 2
     assert {(f["class_name"], f["condition"]) for f in filters} == {("source_chartmogul.components.filters.PlanNamesFilter", PLAN_NAMES_CONDITION)}

@@ -21,7 +21,8 @@ from airbyte_cdk.sources.declarative.concurrent_declarative_source import Concur
 
 from source_chartmogul import cdk_speedups, hooks, load_duckdb, source
 from source_chartmogul.simulation import Dataset, SimulatedChartMogul
-from unit_tests.builders import API_KEY, ROOT, catalog, config, discovered_schemas, run_cli
+from testkit.connector import API_KEY, ROOT, catalog, run_cli
+from unit_tests.builders import config, discovered_schemas
 
 ALL_HOOKS = [*cdk_speedups.HOOKS, *source.HOOKS, load_duckdb.PEEK_HOOK]
 

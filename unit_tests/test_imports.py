@@ -1,5 +1,6 @@
 """The package's imports: no module of source_chartmogul imports one that imports it back (directly or through others),
-the hooks' listing stands above every hooking module, and the read plan loads without airbyte-cdk.
+the hooks' listing stands above every hooking module, and the read plan loads without airbyte-cdk. And the folders
+around it: the tests and the benchmark share their helpers through testkit/ only, which the package never imports.
 
 Each module's imports are read from its source with `ast`, at any depth: an import inside a function (made when it is
 first called) counts as much as one at the top. An import names a module of the package: `from source_chartmogul.x
@@ -36,19 +37,23 @@ def _known(name: str, modules: Dict[str, Path]) -> Optional[str]:
     return ".".join(parts) or None
 
 
-def imported_modules(name: str, modules: Dict[str, Path]) -> Set[str]:
-    """The package's modules that module `name` imports, at any depth of its source."""
-    path = modules[name]
+def imported_names(path: Path, name: str) -> Set[str]:
+    """What the source of module `name` (at `path`) imports, at any depth, as absolute dotted names: `import a.b` is
+    `a.b`, `from a import b` (or `from . import b` inside `a`) is `a.b`, whether `b` is a module or a name in `a`."""
     here = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]  # what `from .` means in it
     found = set()
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
-            found.update(_known(alias.name, modules) for alias in node.names)
+            found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             base = ".".join(here[:len(here) - node.level + 1] + [node.module or ""]).strip(".") if node.level else node.module
-            for alias in node.names:
-                found.add(_known(f"{base}.{alias.name}", modules))
-    return found - {None, name}
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+    return found
+
+
+def imported_modules(name: str, modules: Dict[str, Path]) -> Set[str]:
+    """The package's modules that module `name` imports, at any depth of its source."""
+    return {_known(imported, modules) for imported in imported_names(modules[name], name)} - {None, name}
 
 
 def import_graph(root: Path, package: str) -> Dict[str, Set[str]]:
@@ -87,6 +92,24 @@ def test_the_hooks_are_defined_below_their_users_and_listed_above_them():
     assert graph["source_chartmogul.hooks"] == set()  # Hook and its helpers import none of their users
     assert {"source_chartmogul.cdk_speedups", "source_chartmogul.source", "source_chartmogul.load_duckdb"} <= hooking
     assert not [name for name, imported in graph.items() if "source_chartmogul.hooks.__main__" in imported]
+
+
+FOLDERS = ("source_chartmogul", "testkit", "unit_tests", "integration_tests", "benchmarks", "scripts")
+# What each folder may import of the others: the tests and the benchmark share their helpers through testkit only.
+MAY_IMPORT = {"source_chartmogul": set(), "testkit": {"source_chartmogul"}, "unit_tests": {"source_chartmogul", "testkit", "scripts"},
+              "integration_tests": {"source_chartmogul", "testkit", "scripts"}, "benchmarks": {"source_chartmogul", "testkit"},
+              "scripts": {"source_chartmogul"}}
+
+
+def test_the_tests_and_the_benchmark_share_helpers_through_testkit_and_the_package_imports_none_of_them():
+    crossing = []
+    for folder in FOLDERS:
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            name = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+            others = {imported.split(".")[0] for imported in imported_names(path, name)} & set(FOLDERS) - {folder}
+            crossing += [f"{path.relative_to(ROOT)} imports {other}" for other in sorted(others - MAY_IMPORT[folder])]
+
+    assert crossing == []
 
 
 def test_the_cycle_finder_finds_a_cycle_through_a_function_level_and_a_relative_import(tmp_path):

@@ -18,8 +18,9 @@ import requests
 from source_chartmogul import read_plan
 from source_chartmogul.components.shared_pages import HELD_COMPRESSION, PagePool
 from source_chartmogul.simulation import Dataset, SimulatedChartMogul
-from unit_tests.builders import API_KEY, catalog, config, run_cli
-from unit_tests.redirect import redirect_chartmogul
+from testkit.connector import API_KEY, catalog, run_cli
+from unit_tests.builders import config
+from testkit.redirect import redirect_chartmogul
 
 # 1,400 invoices over 3 data sources: 3 pages of 200 in each, 9 pages in all.
 ACCOUNT = Dataset.generate(customers=700, activities=0, metric_days=60)
