@@ -11,7 +11,8 @@ activities decides where the windows start and how long they are. The CDK's curs
 config, so the entrypoint adds two keys of its own to the config it builds the source with.
 
 Only the standard library and `requests`, never airbyte-cdk (directly or through another module of the package): a
-process can import the plan without paying the CDK's import (about 1.5 s; unit_tests/test_imports.py checks it).
+process can import the plan without paying the CDK's import (measured: a process importing this module took 0.15 s,
+one importing source.py 1.5 s; unit_tests/test_imports.py checks that airbyte-cdk stays unloaded).
 """
 
 import datetime
