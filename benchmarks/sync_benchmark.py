@@ -65,7 +65,7 @@ sys.path.insert(0, str(ROOT))
 
 from source_chartmogul.simulation import SimulationProcess  # noqa: E402
 from source_chartmogul.source import run  # noqa: E402
-from unit_tests.redirect import redirect_chartmogul  # noqa: E402
+from testkit.redirect import redirect_chartmogul  # noqa: E402
 
 API_KEY = "bench_cm_Qw7Er5Ty3Ui1Op9As8Df6Gh4Jk2Lz0X"  # made up; the fake accepts whatever it is given
 ACCOUNT_END = datetime.date(2026, 11, 1)  # Dataset.generate's default: the account's history ends there

@@ -109,7 +109,7 @@ ADD_FIELDS_BARE = """
 """ for f in FIELDS)
 
 def custom_blank_as_null():
-    from source_chartmogul.components import BlankAsNull
+    from source_chartmogul.components.transformations import BlankAsNull
 
     component = BlankAsNull(fields=list(FIELDS), parameters={})
     return lambda record: component.transform(record, config={})

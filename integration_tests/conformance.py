@@ -15,15 +15,14 @@ import yaml
 from airbyte_cdk.models import AirbyteStream, ConfiguredAirbyteCatalog, ConfiguredAirbyteCatalogSerializer
 from airbyte_cdk.sources.declarative.interpolation.interpolated_string import InterpolatedString
 
-from source_chartmogul.source import SourceChartmogul
-from unit_tests.builders import run_cli
 from source_chartmogul.simulation import Dataset, Endpoint, SimulatedChartMogul
-from unit_tests.redirect import redirect_chartmogul
+from testkit.connector import run_cli
+from testkit.manifest import resolved_manifest, sample_config
+from testkit.redirect import redirect_chartmogul
 
 ROOT = Path(__file__).resolve().parents[1]
 HERE = ROOT / "integration_tests"
 ACCEPTANCE_TEST_CONFIG = ROOT / "acceptance-test-config.yml"
-SAMPLE_CONFIG = HERE / "sample_config.json"
 CONFIGURED_CATALOG = HERE / "configured_catalog.json"
 EXPECTED_RECORDS = HERE / "expected_records.jsonl"
 ABNORMAL_STATE = HERE / "abnormal_state.json"
@@ -40,10 +39,6 @@ ENFORCED_HERE = {
 
 def load_json(path: Path) -> Any:
     return json.loads(path.read_text())
-
-
-def sample_config() -> Dict[str, Any]:
-    return load_json(SAMPLE_CONFIG)
 
 
 def acceptance_config() -> Dict[str, Any]:
@@ -64,16 +59,7 @@ def expected_data(stream: str) -> List[Dict[str, Any]]:
 
 
 # --- The manifest's streams -------------------------------------------------------------------------------------
-@functools.lru_cache(maxsize=None)
-def resolved_manifest() -> Dict[str, Any]:
-    """The manifest after $ref resolution and $parameters propagation, as the CDK runs it."""
-    return SourceChartmogul(config=sample_config()).resolved_manifest
-
-
-def stream_names() -> List[str]:
-    return [stream["name"] for stream in resolved_manifest()["streams"]]
-
-
+# resolved_manifest() and stream_names() are testkit/manifest.py's: the unit tests read them too.
 def render(template: str, parameters: Mapping[str, Any], **context: Any) -> str:
     """A manifest string (e.g. a url or field path) rendered with a stream's $parameters and the sample config."""
     return str(InterpolatedString.create(template, parameters=dict(parameters)).eval(sample_config(), **context))

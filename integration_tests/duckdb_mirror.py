@@ -20,7 +20,7 @@ from typing import Any, Dict, List, Mapping, Tuple
 
 from integration_tests import conformance as c
 from source_chartmogul.simulation import SimulatedChartMogul
-from unit_tests.builders import API_KEY, catalog, run_cli
+from testkit.connector import API_KEY, catalog, run_cli
 
 COMMAND = Path(sys.executable).with_name("source-chartmogul-duckdb")
 TODAY = datetime.now(timezone.utc).date()

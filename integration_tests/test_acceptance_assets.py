@@ -11,7 +11,8 @@ import yaml
 from airbyte_cdk.models import AirbyteStateMessageSerializer, Status, SyncMode
 
 from integration_tests import conformance as c
-from unit_tests.builders import run_cli
+from testkit.connector import run_cli
+from testkit.manifest import stream_names
 
 # Keys airbyte-ci's acceptance-test config model (connector_acceptance_test/config.py) accepts, per section.
 # Its models forbid unknown keys, so a misspelt key would fail the airbyte-ci run: fail here first.
@@ -105,7 +106,7 @@ def test_configured_catalog_lists_every_discovered_stream_as_discover_describes_
         "configured_catalog.json is out of step with discover: regenerate it with "
         "`python -m integration_tests.conformance`"
     )
-    assert [s.stream.name for s in c.configured_catalog().streams] == c.stream_names()
+    assert [s.stream.name for s in c.configured_catalog().streams] == stream_names()
 
 
 # --- expected_records.jsonl -------------------------------------------------------------------------------------
@@ -153,7 +154,7 @@ def test_read_returns_exactly_the_expected_records(first_read):
     `fail_on_extra_columns: true` (no record carries a field its schema does not declare)."""
     assert not first_read.errors, first_read.errors  # an uncaught exception is a TRACE error too
     schemas = {name: stream.json_schema for name, stream in c.discovered_streams().items()}
-    for stream in c.stream_names():
+    for stream in stream_names():
         actual = c.records_of(first_read, stream)
         assert c.by_primary_key(stream, actual) == c.by_primary_key(stream, c.expected_data(stream)), stream
         for record in actual:
@@ -166,7 +167,7 @@ def test_two_full_refresh_reads_return_the_same_records(first_read):
     """The acceptance tests' `full_refresh` check: a second read changes nothing."""
     second = run_cli("read", c.sample_config(), c.configured_catalog())
     assert not second.errors
-    for stream in c.stream_names():
+    for stream in stream_names():
         assert c.by_primary_key(stream, c.records_of(second, stream)) == c.by_primary_key(stream, c.records_of(first_read, stream))
 
 

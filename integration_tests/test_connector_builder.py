@@ -25,6 +25,7 @@ from airbyte_cdk.sources.declarative.concurrent_declarative_source import get_de
 from jsonschema import Draft7Validator
 
 from integration_tests import conformance as c
+from testkit.manifest import resolved_manifest, stream_names
 
 MANIFEST = c.ROOT / "source_chartmogul" / "manifest.yaml"
 
@@ -53,7 +54,7 @@ def _builder_config(command: str, manifest: Dict[str, Any], **overrides: Any) ->
 @pytest.fixture(autouse=True)
 def hosted_builder(monkeypatch):
     """As in the hosted Builder, the connector package's files cannot be read (the CDK reads them with pkgutil)."""
-    c.discovered_streams(), c.resolved_manifest()  # computed from the package before it is hidden
+    c.discovered_streams(), resolved_manifest()  # computed from the package before it is hidden
     real_get_data = pkgutil.get_data
 
     def get_data(package: str, resource: str):
@@ -113,10 +114,10 @@ def test_what_the_builder_imports_uses_no_custom_python_component():
 
 def test_the_packaged_manifest_s_custom_components_are_the_extractor_the_blanks_the_plan_names_filter_and_the_shared_invoice_pages():
     assert {(x["type"], x["class_name"]) for x in _custom(_manifest())} == {
-        ("CustomRecordExtractor", "source_chartmogul.components.RecordsKeyExtractor"),
-        ("CustomTransformation", "source_chartmogul.components.BlankAsNull"),
-        ("CustomRecordFilter", "source_chartmogul.components.PlanNamesFilter"),
-        ("CustomRequester", "source_chartmogul.components.SharedPagesRequester")}
+        ("CustomRecordExtractor", "source_chartmogul.components.extractors.RecordsKeyExtractor"),
+        ("CustomTransformation", "source_chartmogul.components.transformations.BlankAsNull"),
+        ("CustomRecordFilter", "source_chartmogul.components.filters.PlanNamesFilter"),
+        ("CustomRequester", "source_chartmogul.components.shared_pages.SharedPagesRequester")}
 
 
 def test_the_builder_s_activities_keep_10_day_windows_from_start_date():
@@ -140,7 +141,7 @@ def _test_read(stream: str, **config_overrides: Any) -> Dict[str, Any]:
     return message.record.data
 
 
-@pytest.mark.parametrize("stream", c.stream_names())
+@pytest.mark.parametrize("stream", stream_names())
 def test_builder_test_read_returns_the_expected_records(stream: str):
     result = _test_read(stream)
 
@@ -185,7 +186,7 @@ def test_the_builder_s_manifest_and_the_packaged_connector_read_the_same_records
                            config, catalog)
 
     assert not packaged.errors and not builder.errors
-    for stream in c.stream_names():
+    for stream in stream_names():
         ours, theirs = c.records_of(packaged, stream), c.records_of(builder, stream)
         assert len(ours) > (200 if stream in ("customers", "invoices", "invoice_line_items", "activities") else 0), stream
         assert c.by_primary_key(stream, ours) == c.by_primary_key(stream, theirs), stream

@@ -16,7 +16,7 @@ import pytest
 from integration_tests import conformance as c
 from integration_tests import duckdb_mirror as m
 from source_chartmogul.simulation import Dataset, SimulatedChartMogul
-from unit_tests.builders import API_KEY
+from testkit.connector import API_KEY
 
 
 # --- One account through a user's history ------------------------------------------------------------------------

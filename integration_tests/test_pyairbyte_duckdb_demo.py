@@ -6,9 +6,9 @@ import subprocess
 import sys
 import sysconfig
 
-from integration_tests import conformance as c
 from integration_tests import duckdb_mirror as m
-from unit_tests.builders import build_wheel
+from testkit.connector import build_wheel
+from testkit.manifest import stream_names
 
 
 def test_the_demo_runs_from_the_built_wheel_in_a_fresh_virtualenv_with_no_network(loader_environment, tmp_path):
@@ -29,7 +29,7 @@ def test_the_demo_runs_from_the_built_wheel_in_a_fresh_virtualenv_with_no_networ
     assert f"with {venv / 'bin' / 'source-chartmogul'} into " in done.stderr  # the connector installed from the wheel
     assert "Demo: a simulated ChartMogul account (300 customers" in done.stderr
     rows = dict(re.findall(r"^(\w+)\s+(\d+)$", done.stdout, re.M))
-    assert set(rows) == set(c.stream_names()) and int(rows["customers"]) == 300 and int(rows["activities"]) == 3_000
+    assert set(rows) == set(stream_names()) and int(rows["customers"]) == 300 and int(rows["activities"]) == 3_000
     assert re.search(r"^MRR of the last 6 buckets \(USD; ChartMogul counts in cents\)", done.stdout, re.M)
     assert re.search(r"^MRR by plan at \d{4}-\d\d-\d\d \(USD\), largest first:  SELECT plan, mrr FROM mrr_by_plan", done.stdout, re.M)
     assert re.search(r"^  Starter Monthly +[\d,]+\.\d\d$", done.stdout, re.M)  # the largest of the demo's 10 plans

@@ -16,10 +16,10 @@ from typing import Any, Dict, Iterator
 
 import pytest
 
-from integration_tests import conformance as c
 from integration_tests import duckdb_mirror as m
 from source_chartmogul.simulation import Dataset, SimulatedChartMogul
-from unit_tests.builders import API_KEY
+from testkit.connector import API_KEY
+from testkit.manifest import stream_names
 
 
 @pytest.fixture(scope="module")
@@ -115,5 +115,5 @@ def test_an_unknown_stream_stops_the_command_at_once_naming_it_and_the_valid_nam
 
     assert done.returncode == 1
     assert done.stderr.strip() == ("source-chartmogul-duckdb: --exclude names a stream the connector does not have: "
-                                   "customer_subscription. Valid names: " + ", ".join(c.stream_names()) + ".")
+                                   "customer_subscription. Valid names: " + ", ".join(stream_names()) + ".")
     assert not (tmp_path / "demo.duckdb").exists()

@@ -7,14 +7,14 @@ The packaged connector differs from what the hosted Builder can load in two ways
 `$ref`s resolved and both replaced by their declarative equivalents:
 - it reads its schemas from `source_chartmogul/schemas/*.json` (JsonFileSchemaLoader), files the Builder does not
   have: each becomes an InlineSchemaLoader holding the same schema;
-- four of its components are custom (`source_chartmogul/components.py`: three for speed, one for a log line), which
+- four of its components are custom (`source_chartmogul/components/`: three for speed, one for a log line), which
   the Builder does not run: each becomes the declarative component it stands for: every `RecordsKeyExtractor` the
   DpathExtractor with the same field path and record expander, subscription_events' `BlankAsNull` an AddFields that
   renders the same values, the streams by plan's `PlanNamesFilter` the RecordFilter with its condition (the same plans,
   without the log line naming each plan left out), the invoice streams' `SharedPagesRequester` the HttpRequester it
   holds (each stream then reads the pages for itself);
 - the activities cursor takes its window start and size from two config keys the entrypoint sets after one request
-  for the first activity (`components.plan_activity_windows`): the Builder keeps today's 10-day windows from
+  for the first activity (`read_plan.plan_activity_windows`): the Builder keeps today's 10-day windows from
   start_date.
 `integration_tests/test_connector_builder.py` test-reads every stream of this output through the Builder's handler,
 and checks that it reads the same records as the packaged connector.
@@ -42,15 +42,15 @@ def _blank_as_null_fields(custom: Dict[str, Any]) -> Dict[str, Any]:
 
 
 DECLARATIVE = {  # custom component → the declarative component it stands for
-    "source_chartmogul.components.RecordsKeyExtractor": lambda custom: {**custom, "type": "DpathExtractor"},
-    "source_chartmogul.components.BlankAsNull": _blank_as_null_fields,
+    "source_chartmogul.components.extractors.RecordsKeyExtractor": lambda custom: {**custom, "type": "DpathExtractor"},
+    "source_chartmogul.components.transformations.BlankAsNull": _blank_as_null_fields,
     # The same plans kept by the same condition; only PlanNamesFilter's log line of each plan left out is lost.
-    "source_chartmogul.components.PlanNamesFilter": lambda custom: {**custom, "type": "RecordFilter"},
+    "source_chartmogul.components.filters.PlanNamesFilter": lambda custom: {**custom, "type": "RecordFilter"},
     # each stream reads its pages for itself: the same records, one request per page per stream
-    "source_chartmogul.components.SharedPagesRequester": lambda custom: custom["requester"],
+    "source_chartmogul.components.shared_pages.SharedPagesRequester": lambda custom: custom["requester"],
 }
 # The activities cursor's window start and size, which the entrypoint plans from one request for the first activity
-# (components.plan_activity_windows): the Builder keeps today's, 10-day windows from start_date.
+# (read_plan.plan_activity_windows): the Builder keeps today's, 10-day windows from start_date.
 TODAYS_WINDOWS = {"{{ config.get('__activities_start') or config['start_date'] }}": "{{ config['start_date'] }}",
                   "{{ config.get('__activities_step') or 'P10D' }}": "P10D",
                   "{{ config.get('__workers') or 12 }}": 12}  # the threads: extra ones only for shared invoice pages

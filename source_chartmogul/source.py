@@ -2,7 +2,8 @@
 
 Four things change how fast the CDK runs it, none what it reads: streams start in the manifest's order
 (`SourceChartmogul`), some of the CDK's costs per page and per record are cut (`cdk_speedups`), the invoice streams
-a sync selects share their pages, and activities' windows are planned from one request (`components`).
+a sync selects share their pages (`components.shared_pages`), and activities' windows are planned from one request
+(`read_plan`).
 
 The CDK reads config, catalog and state only from the source's constructor, so `run()` parses the
 command line first and builds the source with them (as the CDK's own manifest runner does).
@@ -32,7 +33,8 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from jsonschema import Draft7Validator
 from jsonschema.exceptions import best_match
 
-from source_chartmogul import cdk_speedups, components
+from source_chartmogul import cdk_speedups, read_plan
+from source_chartmogul.components.shared_pages import PageSharing
 from source_chartmogul.hooks import Hook
 from source_chartmogul.interruption import Interruption
 
@@ -77,10 +79,10 @@ class SourceChartmogul(YamlDeclarativeSource):
         **kwargs: Any,
     ) -> None:
         if config is not None:  # keys the connector sets for itself (activity windows, threads), never a user's
-            config = {key: value for key, value in config.items() if key not in components.CONNECTOR_KEYS}
+            config = {key: value for key, value in config.items() if key not in read_plan.CONNECTOR_KEYS}
             if catalog is not None:
                 config.update(self._activity_windows(config, catalog, state))
-                config.update(components.workers(catalog.streams))
+                config.update(read_plan.workers(catalog.streams))
         super().__init__(path_to_yaml="manifest.yaml", catalog=catalog, config=config, state=state, **kwargs)
         concurrent_source = getattr(self, "_concurrent_source", None)
         if hasattr(concurrent_source, "_initial_number_partitions_to_generate") and ONE_STREAM_AT_A_TIME.applies():
@@ -90,7 +92,7 @@ class SourceChartmogul(YamlDeclarativeSource):
     def _activity_windows(config: Mapping[str, Any], catalog: ConfiguredAirbyteCatalog,
                           state: Optional[List[AirbyteStateMessage]]) -> Mapping[str, str]:
         """For a read that selects activities: where its windows start and how long they are
-        (components.plan_activity_windows; one request, made here because the manifest's cursor takes both from the
+        (read_plan.plan_activity_windows; one request, made here because the manifest's cursor takes both from the
         config when the streams are built)."""
         modes = {configured.stream.name: configured.sync_mode for configured in catalog.streams}
         if "activities" not in modes:
@@ -100,14 +102,14 @@ class SourceChartmogul(YamlDeclarativeSource):
                         for message in state or [])
         except AttributeError:  # a state in another shape: keep the windows that read from it
             saved = True
-        return components.plan_activity_windows(config, incremental_from_state=saved and modes["activities"] == SyncMode.incremental)
+        return read_plan.plan_activity_windows(config, incremental_from_state=saved and modes["activities"] == SyncMode.incremental)
 
     def read(self, logger: logging.Logger, config: Mapping[str, Any], catalog: ConfiguredAirbyteCatalog,
              state: Optional[List[AirbyteStateMessage]] = None) -> Iterator[AirbyteMessage]:
         """The CDK's read, with the streams the catalog selects told to each other: invoices, invoice_line_items and
-        invoice_transactions then request each page once between them (components.SharedPagesRequester); at the end,
-        a log line says what was shared and how much was held."""
-        with components.PageSharing(configured.stream.name for configured in catalog.streams) as sharing:
+        invoice_transactions then request each page once between them (components.shared_pages.SharedPagesRequester);
+        at the end, a log line says what was shared and how much was held."""
+        with PageSharing(configured.stream.name for configured in catalog.streams) as sharing:
             yield from super().read(logger, config, catalog, state)
         for pool in sharing.pools.values():
             logger.info(pool.summary())

@@ -1,32 +1,23 @@
-"""Builders for tests: config, ChartMogul-shaped responses, expected requests, an in-process CLI run, the wheel."""
+"""Builders for the unit tests: config, ChartMogul-shaped responses, expected requests, a read of one stream. What the
+integration tests and the benchmark use too (the API key, a catalog, an in-process CLI run, the wheel) is in testkit/."""
 
 import base64
 import copy
 import functools
-import io
 import json
-import subprocess
-import sys
-import tempfile
-from unittest import mock
-from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any, Iterable, List, Mapping, Optional
 
 import jsonschema
-from airbyte_cdk.models import ConfiguredAirbyteCatalog, ConfiguredAirbyteCatalogSerializer, SyncMode
-from airbyte_cdk.test.catalog_builder import CatalogBuilder
+from airbyte_cdk.models import SyncMode
 from airbyte_cdk.test.entrypoint_wrapper import EntrypointOutput
 from airbyte_cdk.test.mock_http import HttpRequest, HttpResponse
 
-from source_chartmogul.source import run
+from testkit.connector import API_KEY, catalog, run_cli
 
-# Long and random-looking so that the CDK's masking (by value) touches nothing but the key itself.
-API_KEY = "test_cm_Zq8Xw3Lk9Rv2Np7Yt4Mb6Hc1Jd5Fg0SaE"
 BASE_URL = "https://api.chartmogul.com/v1"
 START_DATE = "2024-01-01T00:00:00Z"
 RESPONSES = Path(__file__).parent / "resource" / "http" / "response"
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def config(**overrides: Any) -> dict:
@@ -72,42 +63,6 @@ def page(records: Iterable[Mapping[str, Any]], has_more: bool = False, cursor: s
 def error(status: int, body: Any = None, headers: Optional[Mapping[str, str]] = None) -> HttpResponse:
     text = body if isinstance(body, str) else json.dumps(body if body is not None else {"code": status, "message": "error", "param": None})
     return HttpResponse(text, status_code=status, headers=dict(headers or {}))
-
-
-def catalog(*streams: str, sync_mode: SyncMode = SyncMode.full_refresh) -> ConfiguredAirbyteCatalog:
-    builder = CatalogBuilder()
-    for stream in streams:
-        builder.with_stream(stream, sync_mode)
-    return builder.build()
-
-
-def run_cli(command: str, cfg: Optional[Mapping[str, Any]] = None, catalog: Optional[ConfiguredAirbyteCatalog] = None,
-            state: Optional[list] = None) -> EntrypointOutput:
-    """Run `source-chartmogul <command>` in-process, through the same `run()` the console script calls."""
-    with tempfile.TemporaryDirectory() as tmp:
-        args = [command]
-        if cfg is not None:
-            (Path(tmp) / "config.json").write_text(json.dumps(cfg))
-            args += ["--config", f"{tmp}/config.json"]
-        if catalog is not None:
-            (Path(tmp) / "catalog.json").write_text(json.dumps(ConfiguredAirbyteCatalogSerializer.dump(catalog)))
-            args += ["--catalog", f"{tmp}/catalog.json"]
-        if state is not None:
-            (Path(tmp) / "state.json").write_text(json.dumps(state))
-            args += ["--state", f"{tmp}/state.json"]
-        stdout = io.StringIO()
-        uncaught = None
-        # The CLI's print buffer writes to sys.__stdout__ unless stdout is pytest's own: capture both.
-        with redirect_stdout(stdout), mock.patch.object(sys, "__stdout__", stdout):
-            try:
-                run(args)
-            except Exception as exc:  # the CLI re-raises non-config errors after emitting a TRACE message
-                uncaught = exc
-    lines = [line for line in stdout.getvalue().splitlines() if line.strip()]
-    # As the console script's uncaught-exception hook does, an escaping error becomes a TRACE message.
-    output = EntrypointOutput(messages=lines, uncaught_exception=uncaught, command=args)
-    output.raw = stdout.getvalue() + (str(uncaught) if uncaught else "")
-    return output
 
 
 def read(stream: str, cfg: Optional[Mapping[str, Any]] = None, sync_mode: SyncMode = SyncMode.full_refresh,
@@ -179,14 +134,6 @@ def mock_cursor_pages(http_mocker: Any, endpoint: str, pages: List[List[dict]], 
         http_mocker.get(api_request(endpoint, query), page(records, has_more=n < len(pages), cursor=cursor, key=key))
         expected.append((endpoint, query))
     return expected
-
-
-def build_wheel(folder: Path) -> Path:
-    """Build this checkout's wheel into `folder` (no network: the dev extra brings the build backend, poetry-core) and
-    return its path: airbyte_source_chartmogul-<version>-py3-none-any.whl, named after the PyPI distribution."""
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(folder), str(ROOT)],
-                   check=True, capture_output=True)
-    return next(folder.glob("airbyte_source_chartmogul-*.whl"))
 
 
 def assert_reads_three_pages_once(http_mocker: Any, stream: str, record: Mapping[str, Any], key: str = "uuid") -> None:

@@ -17,9 +17,10 @@ import pytest
 from airbyte_cdk.models import SyncMode
 from freezegun import freeze_time
 
-from unit_tests.builders import API_KEY, api_request, config, entries, error, numbered, page, read, run_cli, sent_requests
+from testkit.connector import API_KEY, run_cli
+from unit_tests.builders import api_request, config, entries, error, numbered, page, read, sent_requests
 from source_chartmogul.simulation import Dataset, SimulatedChartMogul, Route
-from unit_tests.redirect import redirect_chartmogul
+from testkit.redirect import redirect_chartmogul
 
 NOW = "2024-02-10T12:00:00Z"
 START = "2024-01-01T00:00:00Z"  # builders.START_DATE

@@ -13,10 +13,11 @@ import datetime
 
 from airbyte_cdk.models import SyncMode
 
-from source_chartmogul import components
+from source_chartmogul import read_plan
 from source_chartmogul.simulation import Dataset, SimulatedChartMogul
-from unit_tests.builders import API_KEY, catalog, config, run_cli
-from unit_tests.redirect import redirect_chartmogul
+from testkit.connector import API_KEY, catalog, run_cli
+from unit_tests.builders import config
+from testkit.redirect import redirect_chartmogul
 
 # A young account: 2,000 activities (10 pages) over its last year, read with the spec's example start_date.
 END = datetime.date(2026, 11, 1)
@@ -89,8 +90,8 @@ def test_given_the_probe_fails_when_read_then_10_day_windows_from_start_date_rea
 
 
 def test_given_a_user_config_with_the_connector_s_own_window_keys_when_read_then_they_are_ignored():
-    cfg = config(start_date=START_DATE, **{components.ACTIVITIES_START: "2026-10-31T00:00:00Z",
-                                           components.ACTIVITIES_STEP: "P1D", components.WORKERS: 40})
+    cfg = config(start_date=START_DATE, **{read_plan.ACTIVITIES_START: "2026-10-31T00:00:00Z",
+                                           read_plan.ACTIVITIES_STEP: "P1D", read_plan.WORKERS: 40})
 
     output, sent = read_activities(cfg)
 
@@ -105,8 +106,8 @@ NOW = datetime.datetime(2026, 12, 1, tzinfo=datetime.timezone.utc)
 def plan_for(entries: list, has_more: bool, start_date: str = START_DATE) -> dict:
     dataset = Dataset({"activities": _route(entries, has_more)})
     with SimulatedChartMogul(dataset, API_KEY) as fake:
-        return components.plan_activity_windows({**config(start_date=start_date), "api_base_url": fake.url},
-                                                incremental_from_state=False, now=NOW)
+        return read_plan.plan_activity_windows({**config(start_date=start_date), "api_base_url": fake.url},
+                                               incremental_from_state=False, now=NOW)
 
 
 def _route(entries: list, has_more: bool):
@@ -120,15 +121,15 @@ def activity(n: int, date: str) -> dict:
 
 
 def test_plan_given_no_activity_since_start_date_then_one_window_from_start_date():
-    assert plan_for([], has_more=False) == {components.ACTIVITIES_START: START_DATE,
-                                            components.ACTIVITIES_STEP: f"PT{int((NOW - datetime.datetime(2017, 1, 25, tzinfo=datetime.timezone.utc)).total_seconds()) + 1}S"}
+    assert plan_for([], has_more=False) == {read_plan.ACTIVITIES_START: START_DATE,
+                                            read_plan.ACTIVITIES_STEP: f"PT{int((NOW - datetime.datetime(2017, 1, 25, tzinfo=datetime.timezone.utc)).total_seconds()) + 1}S"}
 
 
 def test_plan_given_every_activity_on_the_probe_s_page_then_one_window_from_the_first():
     plan = plan_for([activity(1, "2026-03-01T10:00:00+00:00"), activity(2, "2026-06-01T10:00:00+00:00")], has_more=False)
 
-    assert plan[components.ACTIVITIES_START] == "2026-03-01T10:00:00Z"
-    assert int(plan[components.ACTIVITIES_STEP][2:-1]) > (NOW - datetime.datetime(2026, 3, 1, 10, tzinfo=datetime.timezone.utc)).total_seconds()
+    assert plan[read_plan.ACTIVITIES_START] == "2026-03-01T10:00:00Z"
+    assert int(plan[read_plan.ACTIVITIES_STEP][2:-1]) > (NOW - datetime.datetime(2026, 3, 1, 10, tzinfo=datetime.timezone.utc)).total_seconds()
 
 
 def test_plan_given_an_import_of_200_activities_in_one_second_then_never_more_windows_than_10_day_ones():
@@ -137,28 +138,28 @@ def test_plan_given_an_import_of_200_activities_in_one_second_then_never_more_wi
     plan = plan_for(burst, has_more=True)
 
     span = (NOW - datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc)).total_seconds()
-    assert plan[components.ACTIVITIES_START] == "2020-01-01T00:00:00Z"
-    assert int(plan[components.ACTIVITIES_STEP][2:-1]) >= span / -(-span // 864_000)  # at most ceil(span / 10 days) windows
+    assert plan[read_plan.ACTIVITIES_START] == "2020-01-01T00:00:00Z"
+    assert int(plan[read_plan.ACTIVITIES_STEP][2:-1]) >= span / -(-span // 864_000)  # at most ceil(span / 10 days) windows
 
 
 def test_plan_given_a_short_history_or_a_saved_state_then_no_request_and_today_s_windows():
     recent = (NOW - datetime.timedelta(days=120)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
-    assert components.plan_activity_windows(config(start_date=recent), incremental_from_state=False, now=NOW) == {}
-    assert components.plan_activity_windows(config(start_date=START_DATE), incremental_from_state=True, now=NOW) == {}
+    assert read_plan.plan_activity_windows(config(start_date=recent), incremental_from_state=False, now=NOW) == {}
+    assert read_plan.plan_activity_windows(config(start_date=START_DATE), incremental_from_state=True, now=NOW) == {}
 
 
 def test_plan_given_a_config_the_spec_refuses_then_no_request_is_made(monkeypatch):
     def no_request(*args, **kwargs):  # the probe runs before the entrypoint checks the config against the spec
         raise AssertionError("a request was made")
 
-    monkeypatch.setattr(components.requests, "get", no_request)
+    monkeypatch.setattr(read_plan.requests, "get", no_request)
     for refused in ({"api_base_url": "http://10.0.0.5:8765"}, {"api_base_url": "http://localhost:80@evil.example"},
                     {"start_date": "2017/01/25"}, {"api_key": None}):
-        assert components.plan_activity_windows({**config(start_date=START_DATE), **refused},
-                                                incremental_from_state=False, now=NOW) == {}, refused
+        assert read_plan.plan_activity_windows({**config(start_date=START_DATE), **refused},
+                                               incremental_from_state=False, now=NOW) == {}, refused
 
 
 def test_plan_s_loopback_rule_is_the_spec_s_pattern_for_api_base_url():
     spec = run_cli("spec").spec_messages[0].spec.connectionSpecification["properties"]["api_base_url"]
-    assert spec["pattern"] == "^" + components.LOOPBACK.pattern + "$"
+    assert spec["pattern"] == "^" + read_plan.LOOPBACK.pattern + "$"

@@ -8,14 +8,15 @@ from airbyte_cdk.models import FailureType, Status
 from airbyte_cdk.sources.declarative.interpolation.interpolated_string import InterpolatedString
 
 from source_chartmogul.simulation import Dataset, SimulatedChartMogul
-from unit_tests.builders import API_KEY, ROOT, catalog, config, run_cli, sent_requests
-from integration_tests import conformance as c
+from testkit.connector import API_KEY, ROOT, catalog, run_cli
+from testkit.manifest import resolved_manifest, stream_names
+from unit_tests.builders import config, sent_requests
 
 
 def _rendered_urls(cfg: dict) -> dict:
     """Each stream's request URL as the manifest renders it for `cfg` (a per-customer URL for a placeholder uuid)."""
     urls = {}
-    for stream in c.resolved_manifest()["streams"]:
+    for stream in resolved_manifest()["streams"]:
         requester = stream["retriever"]["requester"]
         requester = requester.get("requester", requester)  # the HttpRequester a SharedPagesRequester holds
         url = InterpolatedString.create(requester["url"], parameters=stream.get("$parameters", {}))
@@ -26,7 +27,7 @@ def _rendered_urls(cfg: dict) -> dict:
 def test_by_default_every_stream_reads_api_chartmogul_com_over_https_the_only_allowed_host():
     urls = _rendered_urls(config())
 
-    assert set(urls) == set(c.stream_names())
+    assert set(urls) == set(stream_names())
     assert all(url.startswith("https://api.chartmogul.com/v1/") for url in urls.values()), urls
     metadata = yaml.safe_load((ROOT / "metadata.yaml").read_text())
     assert metadata["data"]["allowedHosts"]["hosts"] == ["api.chartmogul.com"]

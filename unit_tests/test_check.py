@@ -1,6 +1,7 @@
 """check: one authenticated request (the first page of customers) and a status a user can act on."""
 
-from unit_tests.builders import API_KEY, api_request, basic_auth_header, config, entries, error, page, run_cli
+from testkit.connector import API_KEY, run_cli
+from unit_tests.builders import api_request, basic_auth_header, config, entries, error, page
 
 
 def test_given_valid_key_when_check_then_succeeds_after_one_basic_auth_request(http_mocker):

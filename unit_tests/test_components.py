@@ -1,4 +1,4 @@
-"""The custom components (source_chartmogul/components.py) give exactly what the declarative components they stand for
+"""The custom components (source_chartmogul/components/) give exactly what the declarative components they stand for
 give: RecordsKeyExtractor what the CDK's DpathExtractor extracts (with or without a record expander), record for record
 and in order, without dpath's walks; BlankAsNull what subscription_events' AddFields renders, value for value;
 PlanNamesFilter the plans its RecordFilter keeps, plus a log line for each plan it leaves out.
@@ -12,7 +12,7 @@ import requests
 from airbyte_cdk.sources.declarative.expanders.record_expander import ParentFieldPath, RecordExpander
 from airbyte_cdk.sources.declarative.extractors.dpath_extractor import DpathExtractor
 
-from source_chartmogul.components import RecordsKeyExtractor
+from source_chartmogul.components.extractors import RecordsKeyExtractor
 from source_chartmogul.simulation import Dataset
 from unit_tests.builders import config, template
 
@@ -93,11 +93,11 @@ def _both_transformations(records):
     from airbyte_cdk.sources.declarative.parsers.model_to_component_factory import ModelToComponentFactory
 
     from scripts.builder_manifest import DECLARATIVE
-    from source_chartmogul.components import BlankAsNull
+    from source_chartmogul.components.transformations import BlankAsNull
 
     fields = ["amount_in_cents", "tax_amount_in_cents", "quantity", "currency"]
     add_fields = ModelToComponentFactory().create_component(
-        models.AddFields, DECLARATIVE["source_chartmogul.components.BlankAsNull"]({"fields": fields}), config={})
+        models.AddFields, DECLARATIVE["source_chartmogul.components.transformations.BlankAsNull"]({"fields": fields}), config={})
     ours, theirs = [dict(r) for r in records], [dict(r) for r in records]
     for record in ours:
         BlankAsNull(fields=fields, parameters={}).transform(record)
@@ -132,7 +132,7 @@ PLAN_NAMES = ["Pro (annual)", "Seats, legacy", "", None, "Équipe", "a,b,c", " "
 def test_plan_names_filter_keeps_the_plans_its_record_filter_keeps_and_logs_each_one_left_out_once(caplog):
     from airbyte_cdk.sources.declarative.extractors.record_filter import RecordFilter
 
-    from source_chartmogul.components import PlanNamesFilter
+    from source_chartmogul.components.filters import PlanNamesFilter
 
     plans = [{"uuid": f"pl_{n}", "name": name} for n, name in enumerate(PLAN_NAMES)]
     declarative = RecordFilter(config=config(), condition=PLAN_NAMES_CONDITION, parameters={})
@@ -151,10 +151,10 @@ def test_plan_names_filter_keeps_the_plans_its_record_filter_keeps_and_logs_each
 
 
 def test_the_manifest_s_plan_names_filter_has_the_condition_checked_here():
-    from integration_tests import conformance as c
+    from testkit.manifest import resolved_manifest
 
     filters = [parent["stream"]["retriever"]["record_selector"]["record_filter"]
-               for s in c.resolved_manifest()["streams"] if s["name"].endswith("_by_plan")
+               for s in resolved_manifest()["streams"] if s["name"].endswith("_by_plan")
                for parent in s["retriever"]["partition_router"]["underlying_partition_router"]["parent_stream_configs"]]
     assert len(filters) == 2
-    assert {(f["class_name"], f["condition"]) for f in filters} == {("source_chartmogul.components.PlanNamesFilter", PLAN_NAMES_CONDITION)}
+    assert {(f["class_name"], f["condition"]) for f in filters} == {("source_chartmogul.components.filters.PlanNamesFilter", PLAN_NAMES_CONDITION)}

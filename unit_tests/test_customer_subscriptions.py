@@ -10,12 +10,13 @@ import yaml
 from airbyte_cdk.sources.declarative.parsers.manifest_reference_resolver import ManifestReferenceResolver
 from airbyte_cdk.test.mock_http import HttpResponse
 
+from testkit.connector import API_KEY, catalog, run_cli
 from unit_tests.builders import (
-    API_KEY, api_request, assert_records_match_schema, catalog, config, entries, error, mock_cursor_pages, numbered, page,
-    read, run_cli, sent_requests, template,
+    api_request, assert_records_match_schema, config, entries, error, mock_cursor_pages, numbered, page, read,
+    sent_requests, template,
 )
 from source_chartmogul.simulation import Dataset, SimulatedChartMogul, Route
-from unit_tests.redirect import redirect_chartmogul
+from testkit.redirect import redirect_chartmogul
 
 MANIFEST = Path(__file__).resolve().parents[1] / "source_chartmogul" / "manifest.yaml"
 FIRST_PAGE = {"per_page": "200"}

@@ -3,7 +3,8 @@
 import re
 from pathlib import Path
 
-from unit_tests.builders import config, run_cli
+from testkit.connector import run_cli
+from unit_tests.builders import config
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "chartmogul.md"
 

@@ -6,7 +6,8 @@ import pytest
 from airbyte_cdk.test.mock_http import HttpResponse
 from freezegun import freeze_time
 
-from unit_tests.builders import API_KEY, api_request, config, entries, error, page, read, run_cli
+from testkit.connector import API_KEY, run_cli
+from unit_tests.builders import api_request, config, entries, error, page, read
 
 CUSTOMERS = {"per_page": "200"}
 
@@ -171,7 +172,7 @@ def test_given_a_failing_stream_when_read_then_other_streams_still_sync_and_the_
     http_mocker.get(api_request("customers", CUSTOMERS), error(401, {"code": 401, "message": "No valid API key provided", "param": None}))
     http_mocker.get(api_request("activities", {"per_page": "200", "start-date": "2024-01-01T00:00:00Z", "end-date": "2024-01-06T09:30:00Z"}),
                     page(entries("activities")))
-    from unit_tests.builders import catalog
+    from testkit.connector import catalog
 
     output = run_cli("read", config(), catalog("customers", "activities"))
 

@@ -9,6 +9,7 @@ reads the same records as one with them all.
 
 import json
 import logging
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +21,8 @@ from airbyte_cdk.sources.declarative.concurrent_declarative_source import Concur
 
 from source_chartmogul import cdk_speedups, hooks, load_duckdb, source
 from source_chartmogul.simulation import Dataset, SimulatedChartMogul
-from unit_tests.builders import API_KEY, ROOT, catalog, config, discovered_schemas, run_cli
+from testkit.connector import API_KEY, ROOT, catalog, run_cli
+from unit_tests.builders import config, discovered_schemas
 
 ALL_HOOKS = [*cdk_speedups.HOOKS, *source.HOOKS, load_duckdb.PEEK_HOOK]
 
@@ -40,7 +42,7 @@ def each_skip_said_anew(monkeypatch):
 @pytest.mark.parametrize("hook", [*source.HOOKS, load_duckdb.PEEK_HOOK], ids=lambda hook: hook.name)
 def test_with_the_locked_libraries_every_hook_finds_the_functions_it_was_tested_against(hook):
     # A failure here after an upgrade names the function that changed: review it, re-run the hook's tests and the
-    # benchmark, and record its new digest (python -m source_chartmogul.hooks).
+    # benchmark, and record its new digest in the module that declares the hook (python -m source_chartmogul.hooks).
     assert hook.problem() is None
 
 
@@ -48,6 +50,18 @@ def test_with_the_locked_cdk_every_speedup_replaced_the_function_it_was_tested_a
     assert cdk_speedups.installed()  # importing source.py installed them all
     originals = [cdk_speedups.cdk_slice_hash, cdk_speedups.cdk_parse, cdk_speedups.cdk_response_json, cdk_speedups.cdk_json_decode]
     assert [hooks.source_digest(f) for f in originals] == [hook.tested[0][1] for hook in cdk_speedups.HOOKS]
+
+
+def test_the_listing_prints_the_digest_of_every_function_each_hook_was_tested_against(tmp_path):
+    """`python -m source_chartmogul.hooks` (source_chartmogul/hooks/__main__.py), what to record after an upgrade: with
+    the locked libraries, exactly the digests each hooking module declares, a line per function, CDK functions before
+    source.py replaces them."""
+    env = {**os.environ, "AIRBYTE_OFFLINE_MODE": "1", "DO_NOT_TRACK": "1", "AIRBYTE_LOGGING_ROOT": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-m", "source_chartmogul.hooks"], capture_output=True, text=True, timeout=120,
+                          cwd=ROOT, env=env)
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.splitlines() == [f"{hook.name}: {target} {digest}" for hook in ALL_HOOKS for target, digest in hook.tested]
 
 
 # --- cdk_speedups: four CDK functions replaced ---------------------------------------------------------------------

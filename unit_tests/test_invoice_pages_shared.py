@@ -2,7 +2,7 @@
 once, whichever of the three a sync selects, and each stream emits exactly the records it emits when read alone.
 
 The first of the selected streams to ask for a page fetches it (through the budget, retries and error handler as any
-request); the others take a copy of the accepted answer (components.SharedPagesRequester, components.PagePool). These
+request); the others take a copy of the accepted answer (components.shared_pages: SharedPagesRequester, PagePool). These
 tests read an account of three data sources with three pages of invoices each from the offline fake, and check its
 request log; the pool's own rules (a failed page is not shared, the cap on pages held) are checked on the pool.
 """
@@ -15,11 +15,12 @@ from typing import Dict, List, Optional
 import pytest
 import requests
 
-from source_chartmogul import components
-from source_chartmogul.components import HELD_COMPRESSION, PagePool
+from source_chartmogul import read_plan
+from source_chartmogul.components.shared_pages import HELD_COMPRESSION, PagePool
 from source_chartmogul.simulation import Dataset, SimulatedChartMogul
-from unit_tests.builders import API_KEY, catalog, config, run_cli
-from unit_tests.redirect import redirect_chartmogul
+from testkit.connector import API_KEY, catalog, run_cli
+from unit_tests.builders import config
+from testkit.redirect import redirect_chartmogul
 
 # 1,400 invoices over 3 data sources: 3 pages of 200 in each, 9 pages in all.
 ACCOUNT = Dataset.generate(customers=700, activities=0, metric_days=60)
@@ -233,4 +234,4 @@ def test_given_a_reader_asking_for_a_page_it_already_took_then_it_is_requested_a
 @pytest.mark.parametrize("streams, threads", [(THREE, 18), (THREE[:2], 15), (("invoice_line_items", "invoice_transactions"), 15),
                                               (("invoices", "customers", "activities"), None), (("customers",), None)])
 def test_given_invoice_streams_sharing_pages_then_3_more_threads_for_each_that_waits_for_another_s_requests(streams, threads):
-    assert components.workers(catalog(*streams).streams) == ({components.WORKERS: threads} if threads else {})
+    assert read_plan.workers(catalog(*streams).streams) == ({read_plan.WORKERS: threads} if threads else {})

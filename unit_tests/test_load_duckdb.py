@@ -21,7 +21,8 @@ from airbyte_cdk.models import (
 )
 
 from source_chartmogul import load_duckdb
-from unit_tests.builders import config as connector_config, run_cli
+from testkit.connector import run_cli
+from unit_tests.builders import config as connector_config
 
 
 def discovered_catalog():

@@ -9,9 +9,10 @@ from urllib.parse import quote_plus
 from airbyte_cdk.test.mock_http import HttpResponse
 from freezegun import freeze_time
 
+from testkit.connector import catalog, run_cli
 from unit_tests.builders import (
-    RECURLY, STRIPE, api_request, assert_records_match_schema, catalog, config, error, mock_cursor_pages,
-    mock_metric_of_plan, plan, read, run_cli, sent_requests, sent_urls, template,
+    RECURLY, STRIPE, api_request, assert_records_match_schema, config, error, mock_cursor_pages, mock_metric_of_plan,
+    plan, read, sent_requests, sent_urls, template,
 )
 
 TODAY = "2024-03-15"

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from unit_tests.builders import build_wheel, config
+from testkit.connector import build_wheel
+from unit_tests.builders import config
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMAS = sorted(p.name for p in (ROOT / "source_chartmogul" / "schemas").glob("*.json"))
@@ -44,6 +45,12 @@ def test_wheel_contains_manifest_and_every_schema(installed_wheel):
     names = zipfile.ZipFile(installed_wheel).namelist()
     assert "source_chartmogul/manifest.yaml" in names
     assert sorted(n.split("/")[-1] for n in names if n.startswith("source_chartmogul/schemas/")) == SCHEMAS
+
+
+def test_wheel_ships_the_connector_package_alone(installed_wheel):
+    """Not the test helpers (testkit/, unit_tests/, integration_tests/), the benchmark or the scripts."""
+    names = zipfile.ZipFile(installed_wheel).namelist()
+    assert {name.split("/")[0] for name in names} == {"source_chartmogul", "airbyte_source_chartmogul-2.0.0.dist-info"}
 
 
 def test_wheel_is_the_pypi_distribution_and_declares_the_console_scripts(installed_wheel):

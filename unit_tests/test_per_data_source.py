@@ -14,9 +14,10 @@ from typing import Dict, List
 
 import pytest
 
-from unit_tests.builders import API_KEY, catalog, config, run_cli
+from testkit.connector import API_KEY, catalog, run_cli
+from unit_tests.builders import config
 from source_chartmogul.simulation import Dataset, SimulatedChartMogul
-from unit_tests.redirect import redirect_chartmogul
+from testkit.redirect import redirect_chartmogul
 
 # 1,400 invoices and 1,500 subscription events over 3 data sources: 3 pages of 200 per data source.
 ACCOUNT = Dataset.generate(customers=700, activities=6_000, metric_days=60)

@@ -11,10 +11,11 @@ from typing import Union
 
 from airbyte_cdk.models import SyncMode
 
-from unit_tests.builders import API_KEY, catalog, config, run_cli
+from testkit.connector import API_KEY, catalog, run_cli
+from unit_tests.builders import config
 from source_chartmogul.simulation import Dataset, SimulatedChartMogul, SimulationProcess
 from source_chartmogul.simulation.server import Stats
-from unit_tests.redirect import redirect_chartmogul
+from testkit.redirect import redirect_chartmogul
 
 MANIFEST_CONCURRENCY = 12  # concurrency_level.default_concurrency
 TODAY = datetime.now(timezone.utc).date()

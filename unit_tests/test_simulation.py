@@ -10,7 +10,8 @@ from urllib.request import Request, urlopen
 
 import pytest
 
-from unit_tests.builders import API_KEY, basic_auth_header
+from testkit.connector import API_KEY
+from unit_tests.builders import basic_auth_header
 from source_chartmogul.simulation import Dataset, Endpoint, SimulatedChartMogul, Route
 
 

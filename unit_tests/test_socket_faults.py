@@ -13,9 +13,10 @@ import time
 import pytest
 
 from source_chartmogul.source import SourceChartmogul
-from unit_tests.builders import API_KEY, catalog, config, run_cli
+from testkit.connector import API_KEY, catalog, run_cli
+from unit_tests.builders import config
 from source_chartmogul.simulation import Dataset, SimulatedChartMogul
-from unit_tests.redirect import redirect_chartmogul
+from testkit.redirect import redirect_chartmogul
 
 READ_TIMEOUT = 2.0
 CUSTOMERS = 600  # three pages of 200: the fault hits the second one, in the middle of the cursor chain

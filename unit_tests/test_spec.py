@@ -2,7 +2,8 @@
 
 import pytest
 
-from unit_tests.builders import API_KEY, config, run_cli
+from testkit.connector import API_KEY, run_cli
+from unit_tests.builders import config
 
 
 def _spec() -> dict:
@@ -67,7 +68,7 @@ def test_given_too_short_key_when_check_then_fails_without_echoing_the_key():
 
 @pytest.mark.parametrize("command", ["discover", "read"])
 def test_given_invalid_config_when_discover_or_read_then_emits_a_config_error_trace(command, tmp_path):
-    from unit_tests.builders import catalog
+    from testkit.connector import catalog
 
     output = run_cli(command, config(interval="hourly"), catalog("customers") if command == "read" else None)
 

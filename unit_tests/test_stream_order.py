@@ -11,7 +11,8 @@ from airbyte_cdk.models import AirbyteStreamStatus, SyncMode
 
 from source_chartmogul.simulation import Dataset, SimulatedChartMogul
 from source_chartmogul.source import SourceChartmogul
-from unit_tests.builders import API_KEY, catalog, config, discovered_schemas, run_cli
+from testkit.connector import API_KEY, catalog, run_cli
+from unit_tests.builders import config, discovered_schemas
 
 MANIFEST_ORDER = list(discovered_schemas())
 

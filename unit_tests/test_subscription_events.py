@@ -13,8 +13,11 @@ import pytest
 from airbyte_cdk.models import FailureType, SyncMode
 from airbyte_cdk.test.mock_http import HttpResponse
 
-from unit_tests.builders import (DATA_SOURCE, DATA_SOURCES_REQUEST, mock_data_sources, mock_cursor_pages, api_request, assert_records_match_schema, config, entries, numbered, page, read, run_cli,
-                                 sent_requests, template)
+from testkit.connector import run_cli
+from unit_tests.builders import (
+    DATA_SOURCE, DATA_SOURCES_REQUEST, mock_data_sources, mock_cursor_pages, api_request, assert_records_match_schema,
+    config, entries, numbered, page, read, sent_requests, template,
+)
 
 FIRST_PAGE = {"per_page": "200", "data_source_uuid": DATA_SOURCE}
 

@@ -9,8 +9,13 @@ the same on every Python version). When one is missing or different, the hook is
 and one log line says which hook was skipped and why. The sync reads the same records either way; only speed (or, for
 the loader, its progress lines) is lost (unit_tests/test_hooks.py).
 
+Each hooking module declares its own hooks (`cdk_speedups.HOOKS`, `source.HOOKS`, `load_duckdb.PEEK_HOOK`) with the
+`Hook` defined here; this module imports none of them. The listing of every hook's digests, which imports them all, is
+this package's `__main__.py`, which nothing imports.
+
 After upgrading a library: run unit_tests/test_hooks.py, which names every function that changed; read the change,
-re-run the hook's tests and the benchmark, and record the new digest here (`python -m source_chartmogul.hooks`).
+re-run the hook's tests and the benchmark, and record the new digest in the module that declares the hook
+(`python -m source_chartmogul.hooks` prints them all).
 """
 
 import hashlib
@@ -97,22 +102,3 @@ def digests(targets: List[str]) -> Dict[str, Optional[str]]:
     """The current digests of these functions (what to record after a reviewed upgrade)."""
     return {target: (source_digest(found) if (found := resolve(target)) is not None else None) for target in targets}
 
-
-if __name__ == "__main__":  # the installed libraries' digests of every function a hook depends on
-    from source_chartmogul import cdk_speedups  # before source.py, which installs its replacements
-
-    def show(hooks: Any) -> None:
-        for hook in hooks:
-            for target, digest in digests([t for t, _ in hook.tested]).items():
-                print(f"{hook.name}: {target} {digest}")
-
-    show(cdk_speedups.HOOKS)
-    from source_chartmogul import source
-
-    show(source.HOOKS)
-    try:
-        from source_chartmogul import load_duckdb
-
-        show([load_duckdb.PEEK_HOOK])
-    except ImportError:
-        pass
