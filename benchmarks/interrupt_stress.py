@@ -8,7 +8,7 @@ A simulated account (source_chartmogul.simulation, served from this process on 1
 loaded once into a DuckDB file, timing that first load. Then, while another process keeps one core busy (a CPU-bound
 loop: the machine of a user whose laptop is busy, or of a CI runner running other tests), each of --loads runs of the
 installed `source-chartmogul-duckdb` works on a copy of that file and is sent SIGINT, as a terminal's Ctrl-C does (to
-its whole process group: the command and the connector PyAirbyte started), at a random moment between its start and
+its whole process group: the command and the connector it started), at a random moment between its start and
 80% of the time an uninterrupted update of the file takes (later, the load may have finished first). Each run
 must exit 130, say "interrupted; <file> is unchanged.", leave the file byte for byte as it was, leave no scratch file
 beside it and nothing in its temporary folder, and leave no process of its own behind.
@@ -81,7 +81,7 @@ def main() -> int:
             config = work / "config.json"
             config.write_text(json.dumps({"api_key": key, "start_date": f"{today - timedelta(days=365)}T00:00:00Z",
                                           "interval": "month", "api_base_url": simulation.url}))
-            environment = {**os.environ, "AIRBYTE_OFFLINE_MODE": "1", "AIRBYTE_LOGGING_ROOT": str(work / "pyairbyte-logs")}
+            environment = dict(os.environ)
             if not args.no_busy_core:
                 # A core kept busy until the script ends, or dies: the loop ends when its parent is gone (measured:
                 # a stress run stopped with SIGTERM left `while True: pass` spinning for 18 minutes).
@@ -122,7 +122,7 @@ def main() -> int:
                     os.killpg(loader.pid, signal.SIGKILL)
                     stdout, stderr = loader.communicate()
                 stopped = time.monotonic() - sent
-                time.sleep(0.2)  # a connector killed by PyAirbyte's clean-up is reaped by then
+                time.sleep(0.2)  # a connector the command killed while stopping is reaped by then
                 left = processes_in_group(loader.pid)
                 scratch = [p.name for p in folder.iterdir() if p.name.startswith(".")] + [p.name for p in (folder / "tmp").iterdir()]
                 said = [line for line in stderr.splitlines() if line.strip()]

@@ -1,9 +1,9 @@
 """What the tests of `source-chartmogul-duckdb` share: running the installed command, reading the tables it wrote,
 and comparing them with what the connector reads.
 
-The command runs in a subprocess and PyAirbyte starts the installed `source-chartmogul` executable as another; both
-reach the simulation (source_chartmogul.simulation, served from the test process on 127.0.0.1) through the config's
-loopback `api_base_url`, as `--demo` does. Each table is compared, by primary key and value, with what the connector
+The command runs in a subprocess and starts the installed `source-chartmogul` executable as another, which reaches the
+simulation (source_chartmogul.simulation, served from the test process on 127.0.0.1) through the config's loopback
+`api_base_url`, as `--demo` does. Each table is compared, by primary key and value, with what the connector
 itself reads from the same account at the same moment (an in-process read): the mirror must hold exactly that.
 """
 
@@ -25,7 +25,7 @@ from testkit.connector import API_KEY, catalog, run_cli
 COMMAND = Path(sys.executable).with_name("source-chartmogul-duckdb")
 TODAY = datetime.now(timezone.utc).date()
 DAYS = 120
-# The file may differ by a few of DuckDB's 256 KiB blocks from one compacted copy to the next, never grow run by run.
+# The file may differ by a few of DuckDB's 256 KiB blocks from one run's new file to the next, never grow run by run.
 SIZE_BOUND = 1.15
 
 
@@ -35,7 +35,7 @@ def config(simulation: SimulatedChartMogul, **overrides: Any) -> Dict[str, Any]:
 
 
 def column(field: str) -> str:
-    """PyAirbyte's column name for a field: lower case, anything else than [a-z0-9_] becomes `_`."""
+    """A field's column name: lower case, anything else than [a-z0-9_] becomes `_`."""
     return re.sub(r"[^a-z0-9_]", "_", field.lower())
 
 
@@ -60,7 +60,7 @@ def load(environment: Dict[str, str], *args: str, command: Path = COMMAND, ok: b
 
 
 def tables(db: Path) -> Dict[str, List[Dict[str, Any]]]:
-    """Every stream's table, without PyAirbyte's own `_airbyte_*` columns (which change with every run)."""
+    """Every stream's table, without the `_airbyte_*` columns (which change with every run)."""
     import duckdb
 
     with duckdb.connect(str(db), read_only=True) as con:
@@ -71,7 +71,7 @@ def tables(db: Path) -> Dict[str, List[Dict[str, Any]]]:
 
 
 def extracted_at(db: Path) -> Dict[str, Any]:
-    """When each table's rows were read (PyAirbyte's `_airbyte_extracted_at`): it moves when a table is written."""
+    """When each table's rows were read (`_airbyte_extracted_at`): it moves when a table is written."""
     import duckdb
 
     with duckdb.connect(str(db), read_only=True) as con:

@@ -1,5 +1,5 @@
 """Ctrl-C (SIGINT) and SIGTERM, caught for a command's run and remembered: the connector (`source.run`) and the DuckDB
-loader (`load_duckdb.main`) stop the same way. No airbyte-cdk import here: the loader installs this before it imports
+loader (`loader.command.main`) stop the same way. No airbyte-cdk import here: the loader installs this before it imports
 anything heavy (README.md, "Stopping a load")."""
 
 import contextlib

@@ -139,6 +139,7 @@ class Cost:
     stream: str
     how: str  # what one request reads, and anything decided only during the read
     requests: Optional[int]  # about how many (None: the account's size is not known yet)
+    exact: bool = False  # the count does not depend on the account's size (`how` says it all)
 
 
 def _pages(records: Optional[int]) -> Optional[int]:
@@ -186,7 +187,7 @@ def costs(definitions: Mapping[str, Mapping[str, Any]], selected: Sequence[str],
         definition = definitions[name]
         kind = _kind(definition)
         if kind == "request":
-            found.append(Cost(name, "1 request", 1))
+            found.append(Cost(name, "1 request", 1, exact=True))
         elif kind == "pages":
             found.append(Cost(name, f"1 request per {PAGE} {name}", _pages(records.get(name))))
         elif kind == "parents":
@@ -204,7 +205,8 @@ def costs(definitions: Mapping[str, Mapping[str, Any]], selected: Sequence[str],
             shared = _shares_pages_with(definition)
             owner = fetched_by.setdefault(endpoint, name) if shared else name
             if owner != name:
-                found.append(Cost(name, f"1 data_sources request; the {endpoint} pages {owner} requests, shared", 1))
+                found.append(Cost(name, f"1 data_sources request; the {endpoint} pages come with the requests of {owner}", 1,
+                                  exact=True))
                 continue
             counts = account.per_data_source.get(endpoint)
             pages = None if counts is None else sum(_pages(n) or 1 for n in counts) if counts else 1

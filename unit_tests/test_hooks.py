@@ -1,7 +1,6 @@
 """Every hook on a library's internals runs only over the code it was tested against; otherwise it steps aside.
 
-Each hook (cdk_speedups' four replacements, source.py's two ways of ordering the streams, the loader's view of
-PyAirbyte's messages) compares the library functions it depends on with the ones it was tested against. Here each one
+Each hook (cdk_speedups' four replacements, source.py's two ways of ordering the streams) compares the library functions it depends on with the ones it was tested against. Here each one
 meets a changed function (the library's own, wrapped: other code, the same behaviour) and a missing one: it is skipped,
 the library's code stays in place, and one log line names the hook and the function. A sync with every hook skipped
 reads the same records as one with them all.
@@ -12,19 +11,18 @@ import logging
 import os
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 from airbyte_cdk.sources.concurrent_source.concurrent_source import ConcurrentSource
 from airbyte_cdk.sources.declarative.concurrent_declarative_source import ConcurrentDeclarativeSource
 
-from source_chartmogul import cdk_speedups, hooks, load_duckdb, source
+from source_chartmogul import cdk_speedups, hooks, source
 from source_chartmogul.simulation import Dataset, SimulatedChartMogul
 from testkit.connector import API_KEY, ROOT, catalog, run_cli
 from unit_tests.builders import config, discovered_schemas
 
-ALL_HOOKS = [*cdk_speedups.HOOKS, *source.HOOKS, load_duckdb.PEEK_HOOK]
+ALL_HOOKS = [*cdk_speedups.HOOKS, *source.HOOKS]
 
 
 def changed(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -39,7 +37,7 @@ def each_skip_said_anew(monkeypatch):
     monkeypatch.setattr(hooks, "_SAID", [])
 
 
-@pytest.mark.parametrize("hook", [*source.HOOKS, load_duckdb.PEEK_HOOK], ids=lambda hook: hook.name)
+@pytest.mark.parametrize("hook", source.HOOKS, ids=lambda hook: hook.name)
 def test_with_the_locked_libraries_every_hook_finds_the_functions_it_was_tested_against(hook):
     # A failure here after an upgrade names the function that changed: review it, re-run the hook's tests and the
     # benchmark, and record its new digest in the module that declares the hook (python -m source_chartmogul.hooks).
@@ -153,56 +151,6 @@ class SourceWithoutHooks(ConcurrentDeclarativeSource):
 
         manifest = yaml.safe_load((ROOT / "source_chartmogul" / "manifest.yaml").read_text())
         super().__init__(source_config=manifest, config=config)
-
-
-# --- the loader: PyAirbyte's message inspection ----------------------------------------------------------------------
-class FakePyAirbyteSource:
-    name = "source-chartmogul"
-
-    def __init__(self) -> None:
-        self.own_peek = self._peek_airbyte_message
-
-    def _peek_airbyte_message(self, message: Any, **kwargs: Any) -> None:
-        pass
-
-    def check(self) -> None:
-        pass
-
-
-@pytest.mark.parametrize("upgrade", ["changed", "gone"])
-def test_the_loader_leaves_pyairbyte_s_messages_alone_when_its_inspection_changed_and_says_so(monkeypatch, upgrade):
-    from airbyte.sources.base import Source as PyAirbyteSource  # the `load` extra, installed with the tests
-
-    if upgrade == "changed":
-        monkeypatch.setattr(PyAirbyteSource, "_peek_airbyte_message", changed(PyAirbyteSource._peek_airbyte_message))
-    else:
-        monkeypatch.delattr(PyAirbyteSource, "_peek_airbyte_message")
-    fake = FakePyAirbyteSource()
-    fake_airbyte = type("airbyte", (), {"get_source": staticmethod(lambda *a, **k: fake), "exceptions": load_duckdb})
-    monkeypatch.setattr(load_duckdb, "_pyairbyte", lambda: (fake_airbyte, None))
-    monkeypatch.setattr(load_duckdb, "mirror", lambda *a, **k: "mirrored")
-    monkeypatch.setattr(load_duckdb, "connector_executable", lambda: "source-chartmogul")
-    out = _Lines()
-
-    assert load_duckdb.load(config(), Path("x.duckdb"), ["plans"], load_duckdb.connector_streams(), out=out) == "mirrored"
-
-    assert fake._peek_airbyte_message == fake.own_peek  # not wrapped
-    # Gone, PyAirbyte's base class answers to the name: not the tested function either.
-    assert len([line for line in out.lines if "Skipped" in line]) == 1
-    assert "is not the function it was tested against. The library's own code runs instead" in out.lines[0]
-    assert out.lines[0].startswith("source-chartmogul-duckdb: Skipped the hook 'the loader sees each message of the connector': "
-                                   "airbyte.sources.base:Source._peek_airbyte_message")
-
-
-class _Lines:
-    def __init__(self) -> None:
-        self.lines = []
-
-    def write(self, text: str) -> None:
-        self.lines += [line for line in text.splitlines() if line]
-
-    def flush(self) -> None:
-        pass
 
 
 # --- every hook skipped: the same records -------------------------------------------------------------------------

@@ -60,7 +60,7 @@ def test_wheel_is_the_pypi_distribution_and_declares_the_console_scripts(install
     entry_points.read_string(wheel.read("airbyte_source_chartmogul-2.0.0.dist-info/entry_points.txt").decode())
     assert dict(entry_points["console_scripts"]) == {
         "source-chartmogul": "source_chartmogul.source:run",
-        "source-chartmogul-duckdb": "source_chartmogul.load_duckdb:main",
+        "source-chartmogul-duckdb": "source_chartmogul.loader.command:main",
     }
     metadata = wheel.read("airbyte_source_chartmogul-2.0.0.dist-info/METADATA").decode()
     assert "\nName: airbyte-source-chartmogul\nVersion: 2.0.0\n" in metadata

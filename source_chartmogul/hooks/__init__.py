@@ -1,15 +1,14 @@
 """Guards for the hooks on a library's private names: each runs only on the code it was tested against.
 
-Three places reach into libraries' internals because a measurement demanded it (README.md, "Performance" and
-"Stopping a load"): `cdk_speedups` (four airbyte-cdk functions replaced), `source.py` (two private names of the CDK's
-concurrent runtime) and `load_duckdb.py` (PyAirbyte's `_peek_airbyte_message`). The package allows newer versions of
-both libraries than the ones locked here, so before a hook replaces or steers anything, it compares the source text of
-every library function it depends on with the one it was tested against (SHA-256 of the function's source, dedented:
-the same on every Python version). When one is missing or different, the hook is skipped, the library's own code runs,
-and one log line says which hook was skipped and why. The sync reads the same records either way; only speed (or, for
-the loader, its progress lines) is lost (unit_tests/test_hooks.py).
+Two places reach into airbyte-cdk's internals because a measurement demanded it (README.md, "Performance"):
+`cdk_speedups` (four functions replaced) and `source.py` (two private names of the concurrent runtime). The package
+allows newer versions of the CDK than the one locked here, so before a hook replaces or steers anything, it compares the
+source text of every library function it depends on with the one it was tested against (SHA-256 of the function's
+source, dedented: the same on every Python version). When one is missing or different, the hook is skipped, the
+library's own code runs, and one log line says which hook was skipped and why. The sync reads the same records either
+way; only speed is lost (unit_tests/test_hooks.py).
 
-Each hooking module declares its own hooks (`cdk_speedups.HOOKS`, `source.HOOKS`, `load_duckdb.PEEK_HOOK`) with the
+Each hooking module declares its own hooks (`cdk_speedups.HOOKS`, `source.HOOKS`) with the
 `Hook` defined here; this module imports none of them. The listing of every hook's digests, which imports them all, is
 this package's `__main__.py`, which nothing imports.
 

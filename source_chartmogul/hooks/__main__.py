@@ -2,7 +2,7 @@
 each (`<hook>: <package.module:Class.function> <SHA-256>`), to record in the module that declares the hook after a
 reviewed upgrade (README.md, "Packaging", upgrade notes).
 
-The listing stands above the hooking modules (cdk_speedups, source, load_duckdb), which import `Hook` from
+The listing stands above the hooking modules (cdk_speedups, source), which import `Hook` from
 `source_chartmogul.hooks`: nothing imports this module, so no module imports one that imports it back
 (unit_tests/test_imports.py).
 """
@@ -25,12 +25,6 @@ def main() -> None:
     from source_chartmogul import source
 
     show(source.HOOKS)
-    try:
-        from source_chartmogul import load_duckdb
-
-        show([load_duckdb.PEEK_HOOK])
-    except ImportError:
-        pass
 
 
 if __name__ == "__main__":

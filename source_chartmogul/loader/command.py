@@ -36,7 +36,9 @@ DEMO_DB = Path("chartmogul-demo.duckdb")
 # The demo's simulated account: small enough to load in well under a minute at ChartMogul's 40 requests per second
 # (customer_subscriptions costs one request per customer), large enough to page every list.
 DEMO_CUSTOMERS, DEMO_ACTIVITIES, DEMO_DAYS = 300, 3_000, 730
-LOG_LEVELS_SHOWN = ("WARN", "WARNING", "ERROR", "FATAL")  # the connector's LOG messages printed while it reads
+# The connector's LOG messages printed while it reads: its warnings (a hook skipped, a plan whose metrics cannot be
+# asked for). Its ERROR lines repeat, with a traceback, the error that ends the read, which the command prints once.
+LOG_LEVELS_SHOWN = ("WARN", "WARNING")
 REQUESTS_LINE = "Requests sent to ChartMogul: "  # the connector's last LOG line of a read (source.py)
 
 
@@ -124,7 +126,7 @@ def load(config: Mapping[str, Any], db_path: Path, selected: Sequence[str], full
                 if text.startswith(REQUESTS_LINE):
                     requests = text
                 elif (message.get("log") or {}).get("level") in LOG_LEVELS_SHOWN:
-                    progress.print(f"source-chartmogul: {text}")
+                    progress.print(f"source-chartmogul: {text.splitlines()[0] if text else text}")
             elif kind == "TEXT":
                 progress.print(f"source-chartmogul: {message['text']}")
         if error is not None:

@@ -68,7 +68,7 @@ def plan_text(costs: Sequence[read_plan.Cost], status: Mapping[str, str]) -> str
     for cost in costs:
         total += cost.requests or 0
         unknown |= cost.requests is None
-        if cost.requests is None or cost.how == "1 request":
+        if cost.requests is None or cost.exact:
             about = cost.how
         else:
             about = f"about {cost.requests:,} request{'s' * (cost.requests != 1)} ({cost.how.replace('1 request per', '1 per', 1)})"

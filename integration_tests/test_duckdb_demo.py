@@ -12,7 +12,7 @@ from testkit.manifest import stream_names
 
 
 def test_the_demo_runs_from_the_built_wheel_in_a_fresh_virtualenv_with_no_network(loader_environment, tmp_path):
-    """The wheel alone in a new virtualenv (its dependencies, PyAirbyte included, read from this environment's
+    """The wheel alone in a new virtualenv (its dependencies, DuckDB included, read from this environment's
     site-packages: what the wheel must bring is its own code, manifest, schemas, simulation and commands). Every
     connection off this machine goes to a proxy that does not exist, so any attempt to use the network fails."""
     wheel, venv = build_wheel(tmp_path / "dist"), tmp_path / "venv"
@@ -33,3 +33,4 @@ def test_the_demo_runs_from_the_built_wheel_in_a_fresh_virtualenv_with_no_networ
     assert re.search(r"^MRR of the last 6 buckets \(USD; ChartMogul counts in cents\)", done.stdout, re.M)
     assert re.search(r"^MRR by plan at \d{4}-\d\d-\d\d \(USD\), largest first:  SELECT plan, mrr FROM mrr_by_plan", done.stdout, re.M)
     assert re.search(r"^  Starter Monthly +[\d,]+\.\d\d$", done.stdout, re.M)  # the largest of the demo's 10 plans
+    assert re.search(r"^Requests sent to ChartMogul: [\d,]+ \(customers/\*/subscriptions 3\d\d, ", done.stdout, re.M)

@@ -2,10 +2,11 @@
 file keeps its size; chosen streams read, the other tables kept), then customers deleted with their invoices, contacts
 and subscriptions, values changed, activities added, and a load again. The installed command runs against the
 simulated ChartMogul (integration_tests/duckdb_mirror.py says how and what is compared); failed runs:
-test_pyairbyte_duckdb_failures.py; the demo from the wheel: test_pyairbyte_duckdb_demo.py. Needs the `load` extra
-(`pip install -e '.[dev,load]'`): CI installs it.
+test_duckdb_failures.py; the demo from the wheel: test_duckdb_demo.py; PyAirbyte on the same file: test_pyairbyte.py.
+Needs the `load` extra (`pip install -e '.[dev,load]'`): CI installs it.
 """
 
+import collections
 import json
 import re
 from datetime import datetime, timedelta, timezone
@@ -17,6 +18,7 @@ from integration_tests import conformance as c
 from integration_tests import duckdb_mirror as m
 from source_chartmogul.simulation import Dataset, SimulatedChartMogul
 from testkit.connector import API_KEY
+from testkit.manifest import stream_names
 
 
 # --- One account through a user's history ------------------------------------------------------------------------
@@ -33,9 +35,11 @@ def history(loader_environment, tmp_path_factory) -> Dict[str, Any]:
     with SimulatedChartMogul(account, API_KEY) as simulation:
         config_file = db.with_name("config.json")
         config_file.write_text(json.dumps(m.config(simulation)))
-        runs, tables, extracted, sizes = [], [], [], []
+        runs, tables, extracted, sizes, requests = [], [], [], [], []
         for options in ([], [], CHOSEN):
+            seen = collections.Counter(simulation.stats.by_path)
             runs.append(m.load(loader_environment, "--config", str(config_file), "--db", str(db), *options))
+            requests.append(collections.Counter(simulation.stats.by_path) - seen)
             tables.append(m.tables(db))
             extracted.append(m.extracted_at(db))
             sizes.append(db.stat().st_size)
@@ -44,7 +48,7 @@ def history(loader_environment, tmp_path_factory) -> Dict[str, Any]:
         deleted = [customer["uuid"] for customer in account.routes["customers"].records[5:15]]
         changes = _change(account, deleted)
         again = m.load(loader_environment, "--config", str(config_file), "--db", str(db))
-        yield {"db": db, "runs": runs, "tables": tables, "extracted": extracted, "sizes": sizes, "first_read": first_read, "again": again,
+        yield {"db": db, "runs": runs, "requests": requests, "tables": tables, "extracted": extracted, "sizes": sizes, "first_read": first_read, "again": again,
                "again_tables": m.tables(db), "again_read": m.read_in_process(m.config(simulation), streams),
                "deleted": deleted, "changes": changes, "account": account, "simulation": simulation,
                "config_file": config_file}
@@ -81,7 +85,8 @@ def test_the_first_load_holds_exactly_what_the_connector_reads_and_says_so(histo
     # What it reads, before reading: each stream with its cost; progress as each stream completes.
     plan = first.stderr.split(" into ", 1)[1]
     assert "  customer_subscriptions  replaced  1 request per customer, and the customers list\n" in plan
-    assert "  invoice_line_items      replaced  1 request per 200 invoices, the invoices' pages read again\n" in plan
+    assert ("  invoice_line_items      replaced  1 data_sources request; the invoices pages come with the requests of "
+            "invoices\n") in plan
     # Progress, piped: one plain line per stream done, with its records (no terminal control codes).
     done = dict(re.findall(r"^\[ *\d+\.\d s\] (\w+) done: ([\d,]+) records? in \d+\.\d s$", first.stderr, re.M))
     assert done == {stream: f"{len(records):,}" for stream, records in history["first_read"].items()}
@@ -111,6 +116,30 @@ def test_runs_of_an_unchanged_account_change_no_row_and_keep_the_file_size(histo
     assert "  customers               replaced  about 1 request (1 per 200 customers)\n" in second.stderr
     # The plans table's 10 distinct names (30 plans in 3 data sources): 10 requests and the plans list, per stream.
     assert "  mrr_by_plan             replaced  about 11 requests (1 per distinct plan name, and the plans list)\n" in second.stderr
+
+
+def test_the_plan_s_requests_are_the_requests_the_account_answers_and_the_summary_says_so(history):
+    """The second run reads every stream of the unchanged account: the plan (read_plan.costs, from the first load's
+    rows) foresees exactly the requests the simulation answers, and the summary gives the connector's own count."""
+    second, answered = history["runs"][1], history["requests"][1]
+    plan = dict(re.findall(r"^  (\w+) +(?:replaced|merged) +(?:about )?([\d,]+) (?:data_sources )?requests?", second.stderr, re.M))
+    total = int(re.search(r"^About ([\d,]+) requests: ", second.stderr, re.M)[1].replace(",", ""))
+
+    assert set(plan) == set(stream_names())  # every stream has its count
+    assert total == sum(int(n.replace(",", "")) for n in plan.values()) == sum(answered.values())
+    assert int(plan["activities"]) == answered["activities"]  # the 10-day windows since the state, less the lookback
+    sent = re.search(r"^Requests sent to ChartMogul: ([\d,]+) \((.*)\)$", second.stdout, re.M)
+    assert int(sent[1].replace(",", "")) == sum(answered.values())
+    by_endpoint = dict((endpoint, int(n.replace(",", ""))) for endpoint, n in (part.rsplit(" ", 1) for part in sent[2].split(", ")))
+    assert by_endpoint == {re.sub(r"customers/[^/]+/subscriptions", "customers/*/subscriptions", path): n
+                           for path, n in _merged_paths(answered).items()}
+
+
+def _merged_paths(answered):
+    merged = collections.Counter()
+    for path, n in answered.items():
+        merged[re.sub(r"customers/[^/]+/subscriptions", "customers/*/subscriptions", path)] += n
+    return merged
 
 
 def test_chosen_streams_are_read_and_the_other_tables_kept_as_they_were(history):

@@ -1,0 +1,118 @@
+"""The `source-chartmogul-duckdb` command itself (source_chartmogul/loader/command.py): its options and their errors,
+and Ctrl-C or SIGTERM at any moment: exit 130 and the file unchanged, whatever the signal became on its way.
+integration_tests/test_duckdb_*.py run it for real against the simulated ChartMogul."""
+
+import json
+import os
+import signal
+import sys
+
+import pytest
+
+from source_chartmogul.loader import catalog, command, summary
+from unit_tests.builders import config as connector_config
+
+STREAMS = catalog.streams()
+
+
+def test_an_unknown_stream_stops_the_command_before_anything_is_started(monkeypatch, tmp_path):
+    monkeypatch.setattr(command, "load", lambda *a, **k: pytest.fail("nothing may be read"))
+    with pytest.raises(SystemExit) as exit:
+        command.main(["--demo", "--db", str(tmp_path / "demo.duckdb"), "--streams", "customers,invoice_items"])
+
+    assert str(exit.value) == ("source-chartmogul-duckdb: --streams names a stream the connector does not have: invoice_items. "
+                               f"Valid names: {', '.join(STREAMS)}.")
+    assert not (tmp_path / "demo.duckdb").exists()
+
+
+@pytest.mark.parametrize("content, reason", [(None, "No such file or directory"), ("{api_key: 1}", "Expecting property name")])
+def test_an_unreadable_config_file_is_named_with_what_it_must_hold(tmp_path, content, reason):
+    config = tmp_path / "config.json"
+    if content is not None:
+        config.write_text(content)
+
+    with pytest.raises(SystemExit) as exit:
+        command.main(["--config", str(config)])
+
+    assert str(exit.value).startswith(f"Cannot read the config file {config}: ")
+    assert reason in str(exit.value)
+    assert str(exit.value).endswith("It must be a JSON object with api_key, start_date and interval.")
+
+
+def _main_with_a_load_that(monkeypatch, tmp_path, behaviour):
+    """main() with `load` replaced by `behaviour`, which receives a way to send this process a real SIGINT."""
+    monkeypatch.setattr(command, "load", lambda *args, **kwargs: behaviour(lambda: os.kill(os.getpid(), signal.SIGINT)))
+    monkeypatch.setattr(summary, "summary", lambda *a: "summary")
+    config_file = tmp_path / "config.json"
+    config_file.write_text(json.dumps(connector_config()))
+    return command.main(["--config", str(config_file), "--db", str(tmp_path / "x.duckdb")])
+
+
+def test_a_failed_load_exits_1_saying_why_and_that_the_file_is_unchanged(monkeypatch, tmp_path, capsys):
+    def failing(ctrl_c):
+        raise command.LoadFailed("the read failed: ChartMogul rejected the API key (401: No valid API key provided).")
+
+    assert _main_with_a_load_that(monkeypatch, tmp_path, failing) == 1
+    assert capsys.readouterr().err.strip() == ("source-chartmogul-duckdb: the read failed: ChartMogul rejected the API key "
+                                               f"(401: No valid API key provided). {tmp_path / 'x.duckdb'} is unchanged.")
+
+
+def test_a_ctrl_c_that_duckdb_turns_into_query_interrupted_still_exits_130_saying_the_file_is_unchanged(monkeypatch, tmp_path, capsys):
+    def duckdb_query(ctrl_c):
+        try:
+            ctrl_c()
+        except KeyboardInterrupt:
+            raise RuntimeError("Query interrupted") from None  # what DuckDB's Python client raises (measured)
+
+    assert _main_with_a_load_that(monkeypatch, tmp_path, duckdb_query) == 130
+    assert capsys.readouterr().err.strip() == f"source-chartmogul-duckdb: interrupted; {tmp_path / 'x.duckdb'} is unchanged."
+
+
+def test_a_ctrl_c_swallowed_on_its_way_still_stops_the_command_with_130(monkeypatch, tmp_path, capsys):
+    def swallowing(ctrl_c):
+        try:
+            ctrl_c()
+        except BaseException:
+            pass  # caught by a library that carries on: the load completes
+        return summary.Result({}, {})
+
+    assert _main_with_a_load_that(monkeypatch, tmp_path, swallowing) == 130
+    assert "interrupted;" in capsys.readouterr().err
+
+
+def test_a_real_error_without_a_signal_is_still_raised_with_its_traceback(monkeypatch, tmp_path):
+    def broken(ctrl_c):
+        raise RuntimeError("a bug")
+
+    with pytest.raises(RuntimeError, match="a bug"):
+        _main_with_a_load_that(monkeypatch, tmp_path, broken)
+
+
+def test_the_command_puts_back_the_signal_handlers_it_found(monkeypatch, tmp_path):
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    _main_with_a_load_that(monkeypatch, tmp_path, lambda ctrl_c: summary.Result({}, {}))
+
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
+
+
+def test_without_the_connector_installed_the_command_says_to_reinstall(monkeypatch, tmp_path):
+    monkeypatch.setattr(sys, "argv", [str(tmp_path / "source-chartmogul-duckdb")])
+    monkeypatch.setattr(command.connector.sysconfig, "get_path", lambda name: str(tmp_path))
+    monkeypatch.setenv("PATH", str(tmp_path))
+
+    with pytest.raises(SystemExit) as exit:
+        command.load(connector_config(), tmp_path / "x.duckdb", ["customers"])
+
+    assert str(exit.value).startswith("source-chartmogul-duckdb: `source-chartmogul` is not installed in this environment")
+    assert not (tmp_path / "x.duckdb").exists()
+
+
+def test_the_command_loads_without_the_cdk_or_pyairbyte_in_its_own_process():
+    import subprocess
+
+    probe = ("import sys; from source_chartmogul.loader import command; "
+             "print(sorted(m for m in ('airbyte_cdk', 'airbyte') if m in sys.modules))")
+
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+
+    assert done.stdout.strip() == "[]"

@@ -1,0 +1,134 @@
+"""What `source-chartmogul-duckdb` prints before it reads (each stream's fate and cost) and after (the file's tables, what
+the run did, the requests sent and the account's first answers) (source_chartmogul/loader/summary.py)."""
+
+from datetime import date
+
+import duckdb
+
+from source_chartmogul import read_plan
+from source_chartmogul.loader import catalog, summary
+
+STREAMS = catalog.streams()
+
+
+def duckdb_file(tmp_path, *statements: str):
+    """A DuckDB file as a load leaves it, made of these SQL statements."""
+    db = tmp_path / "chartmogul.duckdb"
+    with duckdb.connect(str(db)) as con:
+        for statement in statements:
+            con.execute(statement)
+    return db
+
+
+def test_the_plan_of_a_first_load_names_each_stream_with_what_a_request_reads():
+    selected = ["customers", "mrr", "activities", "customer_subscriptions"]
+    costs = read_plan.costs({n: s.definition for n, s in STREAMS.items()}, selected, read_plan.Account())
+
+    assert summary.plan_text(costs, dict.fromkeys(selected, "replaced")).splitlines() == [
+        "  customers               replaced  1 request per 200 customers",
+        "  mrr                     replaced  1 request",
+        "  activities              replaced  1 request for the first of the activities, then 1 per 200 activities in windows of "
+        "at most 20 pages from it; the connector says how many windows once it knows the first",
+        "  customer_subscriptions  replaced  1 request per customer, and the customers list",
+        "Where no count is shown it depends on the account's size; the next run estimates it from this one. "
+        "customer_subscriptions costs one request per customer: add --exclude customer_subscriptions to skip it.",
+    ]
+
+
+def test_the_plan_of_a_later_load_estimates_the_requests_from_the_file_and_names_the_kept_tables(tmp_path):
+    db = duckdb_file(
+        tmp_path,
+        "CREATE TABLE customers AS SELECT 'cus_' || i AS uuid FROM range(20000) t(i)",
+        "CREATE TABLE activities AS SELECT 'a' || i AS uuid, TIMESTAMP '2026-11-01' + INTERVAL (i) HOUR AS date FROM range(900) t(i)",
+        "CREATE TABLE notes AS SELECT 'n' AS uuid",
+    )
+    status = {"customers": "replaced", "mrr": "replaced", "activities": "merged", "notes": "kept"}
+    state = [{"type": "STREAM", "stream": {"stream_descriptor": {"name": "activities"}, "stream_state": {"date": "2026-12-07T10:00:00Z"}}}]
+    rows = {"customers": 20_000, "activities": 900, "notes": 1}
+
+    text = summary.plan(STREAMS, ["customers", "mrr", "activities"], status, rows, db, state, {"lookback_window_days": 7})
+
+    since = date(2026, 11, 30)
+    windows = -(-(date.today() - since).days // 10)
+    activities_since = 900 - (29 * 24)  # the hourly activities from Nov 30 on
+    lines = text.splitlines()
+    assert lines[:3] == [
+        "  customers   replaced  about 100 requests (1 per 200 customers)",
+        "  mrr         replaced  1 request",
+        f"  activities  merged    about {windows + activities_since // 200} request{'s' * (windows + activities_since // 200 != 1)} "
+        f"(1 per 200 activities in each 10-day window since {since})",
+    ]
+    assert lines[3] == f"About {101 + windows + activities_since // 200:,} requests: 3 s or more at ChartMogul's limit of 40 per second."
+    assert lines[4] == "Not selected, kept as they are: notes."
+
+
+def test_the_plan_counts_the_plan_names_a_request_can_name_and_the_records_of_each_data_source(tmp_path):
+    db = duckdb_file(
+        tmp_path,
+        "CREATE TABLE plans (uuid VARCHAR, name VARCHAR)",
+        "INSERT INTO plans VALUES ('pl_1', 'Pro'), ('pl_2', 'Pro'), ('pl_3', 'Starter'), ('pl_4', 'A, B'), ('pl_5', NULL), ('pl_6', '')",
+        "CREATE TABLE invoices (uuid VARCHAR, data_source_uuid VARCHAR)",
+        "INSERT INTO invoices SELECT 'inv_' || i, 'ds_' || (i % 3) FROM range(700) t(i)",
+    )
+
+    account = summary.account_size(db, STREAMS, {"plans": 6, "invoices": 700}, {})
+
+    assert (account.plan_names, sorted(account.per_data_source["invoices"])) == (2, [233, 233, 234])
+    assert summary.account_size(tmp_path / "none.duckdb", STREAMS, {}, {}) == read_plan.Account()
+
+
+def test_the_summary_gives_each_table_its_rows_and_fate_the_requests_sent_the_file_and_the_mrr_of_the_last_months(tmp_path):
+    db = duckdb_file(
+        tmp_path,
+        "CREATE TABLE mrr (date DATE, mrr BIGINT)",
+        "INSERT INTO mrr VALUES ('2026-09-30', 1200050), ('2026-10-31', 1250000), ('2026-11-30', 99)",
+        "CREATE TABLE account (name VARCHAR, currency VARCHAR)",
+        "INSERT INTO account VALUES ('Rockets', 'EUR')",
+    )
+    result = summary.Result(rows={"mrr": 3, "account": 1, "notes": 12}, status={"mrr": "replaced", "account": "replaced", "notes": "kept"},
+                            requests="Requests sent to ChartMogul: 2 (metrics/mrr 1, account 1)")
+
+    text = summary.summary(result, db, 12.34).splitlines()
+
+    assert text[:6] == ["Loaded 16 rows into 3 tables in 12.3 s.", "", "table    rows", "mrr      3", "account  1", "notes    12"]
+    assert text[7:11] == ["Replaced (read in full): mrr, account", "Merged on uuid (read incrementally): none",
+                          "Kept from an earlier run (not selected): notes", "Requests sent to ChartMogul: 2 (metrics/mrr 1, account 1)"]
+    assert text[12].startswith(f"DuckDB file: {db.resolve()} (")
+    assert text[13:17] == ["MRR of the last 3 buckets (EUR; ChartMogul counts in cents):  SELECT date, mrr FROM mrr ORDER BY date DESC LIMIT 6",
+                           "  2026-09-30       12,000.50", "  2026-10-31       12,500.00", "  2026-11-30            0.99"]
+
+
+def test_the_summary_gives_the_latest_bucket_s_mrr_by_plan_largest_first_after_the_mrr_of_the_last_months(tmp_path):
+    db = duckdb_file(
+        tmp_path,
+        "CREATE TABLE mrr (date DATE, mrr BIGINT)",
+        "INSERT INTO mrr VALUES ('2026-10-31', 1250000), ('2026-11-30', 1300000)",
+        "CREATE TABLE mrr_by_plan (plan VARCHAR, date DATE, mrr BIGINT)",
+        "INSERT INTO mrr_by_plan VALUES ('Pro (annual)', '2026-10-31', 900000), ('Pro (annual)', '2026-11-30', 450000),"
+        " ('Équipe', '2026-11-30', 800000), ('Starter', '2026-11-30', 50000), ('Starter', '2026-10-31', 999999)",
+        "CREATE TABLE account (name VARCHAR, currency VARCHAR)",
+        "INSERT INTO account VALUES ('Rockets', 'EUR')",
+    )
+    result = summary.Result(rows={"mrr": 2, "mrr_by_plan": 5, "account": 1}, status=dict.fromkeys(["mrr", "mrr_by_plan", "account"], "replaced"))
+
+    text = summary.summary(result, db, 1.0).splitlines()
+
+    start = text.index("  2026-11-30       13,000.00") + 1  # the last line of the MRR of the last months
+    assert text[start:start + 4] == [
+        "MRR by plan at 2026-11-30 (EUR), largest first:  SELECT plan, mrr FROM mrr_by_plan WHERE date = "
+        "(SELECT MAX(date) FROM mrr_by_plan) ORDER BY mrr DESC, plan",
+        f"  {'Équipe':<12}  {8000:>14,.2f}", f"  {'Pro (annual)':<12}  {4500:>14,.2f}", f"  {'Starter':<12}  {500:>14,.2f}"]
+
+
+def test_the_summary_shows_the_ten_largest_plans_and_says_how_many_more_the_query_gives(tmp_path):
+    db = duckdb_file(
+        tmp_path,
+        "CREATE TABLE mrr_by_plan (plan VARCHAR, date DATE, mrr BIGINT)",
+        "INSERT INTO mrr_by_plan SELECT 'Plan ' || i, DATE '2026-11-30', i * 100 FROM range(1, 13) t(i)",
+    )
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        lines = summary.mrr_by_plan_of_the_latest_bucket(con)
+
+    assert lines[0].startswith("MRR by plan at 2026-11-30 (account currency), largest first; 2 more plans: run the query:  SELECT")
+    assert [line.split()[1] for line in lines[1:]] == [str(i) for i in range(12, 2, -1)]
