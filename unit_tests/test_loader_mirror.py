@@ -5,6 +5,7 @@ place only whole: a run that fails leaves the old file byte for byte as it was."
 
 import hashlib
 import json
+import os
 import subprocess
 import sys
 
@@ -152,3 +153,17 @@ def test_a_key_read_twice_keeps_one_row_in_the_new_file(tmp_path):
     assert rows["customers"] == 2
     with duckdb.connect(str(path), read_only=True) as con:
         assert con.execute("SELECT uuid, name FROM customers ORDER BY uuid").fetchall() == [("c", "second"), ("d", "d")]
+
+
+def test_the_new_file_of_a_run_that_was_killed_is_removed_by_the_next_run_and_a_running_one_s_is_left(old_file):
+    killed = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout.strip()
+    left = [old_file.with_name(f".chartmogul.duckdb.{killed}.new"), old_file.with_name(f".chartmogul.duckdb.{killed}.new.wal")]
+    running = old_file.with_name(f".chartmogul.duckdb.{os.getppid()}.new")
+    for path in (*left, running):
+        path.write_text("left behind")
+
+    with mirror.NewFile(old_file, [NOTES]) as new:
+        new.finish([], {})
+        new.replace()
+
+    assert [path.exists() for path in (*left, running)] == [False, False, True]

@@ -37,7 +37,7 @@ def _load(tmp_path: Path, stream: Stream, lines: list) -> duckdb.DuckDBPyConnect
     for setting in mirror.SETTINGS:
         con.execute(setting)
     con.execute(tables.create_statement(stream))
-    inserts = tables.Inserts(con)
+    inserts = tables.Inserts(con.cursor())
     spool = tables.Spool(stream, tmp_path, inserts)
     for line in lines:
         spool.write(line)
@@ -82,8 +82,8 @@ def test_each_row_gets_a_raw_id_of_its_own_a_uuid_v7_as_text(tmp_path):
     assert len(set(ids)) == 500 and all(len(i) == 36 and i[14] == "7" for i in ids)
 
 
-def test_a_stream_s_lines_go_to_duckdb_in_files_of_a_bounded_size_each_removed_once_inserted(tmp_path, monkeypatch):
-    monkeypatch.setattr(tables, "BATCH_BYTES", 2_000)
+def test_a_stream_s_lines_go_to_duckdb_in_files_of_a_bounded_number_of_lines_each_removed_once_inserted(tmp_path, monkeypatch):
+    monkeypatch.setattr(tables, "BATCH_ROWS", 16)
     inserted = []
     original = tables.insert_statement
     monkeypatch.setattr(tables, "insert_statement", lambda stream, files, schema="main": inserted.append(files) or original(stream, files, schema))
@@ -91,7 +91,7 @@ def test_a_stream_s_lines_go_to_duckdb_in_files_of_a_bounded_size_each_removed_o
     con = _load(tmp_path, STREAM, [_line({"uuid": str(n), "Odd Name!": "x" * 100}) for n in range(100)])
 
     assert con.execute("SELECT COUNT(*), COUNT(DISTINCT uuid) FROM things").fetchone() == (100, 100)
-    assert len(inserted) > 5  # each full file was inserted while the next one filled
+    assert len(inserted) == 7  # six full files of 16 lines, inserted while the next one filled, and the last 4 lines
     assert list(tmp_path.glob("*.jsonl")) == []
 
 
@@ -107,7 +107,7 @@ def test_a_value_duckdb_cannot_store_as_its_type_fails_the_inserts_naming_the_st
 def test_abandoned_inserts_stop_and_leave_no_file(tmp_path):
     con = duckdb.connect(str(tmp_path / "t.duckdb"))
     con.execute(tables.create_statement(STREAM))
-    inserts = tables.Inserts(con)
+    inserts = tables.Inserts(con.cursor())
     spool = tables.Spool(STREAM, tmp_path, inserts)
     for n in range(1000):
         spool.write(_line({"uuid": str(n)}))

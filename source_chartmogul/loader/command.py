@@ -17,6 +17,7 @@ months and the latest bucket's MRR by plan (standard output).
 
 import argparse
 import contextlib
+import importlib.util
 import json
 import secrets
 import sys
@@ -93,7 +94,7 @@ def load(config: Mapping[str, Any], db_path: Path, selected: Sequence[str], full
         print(summary.plan(streams, selected, status, before.rows, db_path, state, config), file=out, flush=True)
         new = stack.enter_context(mirror.NewFile(db_path, chosen))
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="source-chartmogul-duckdb-")))
-        inserts = tables.Inserts(new.connection)
+        inserts = tables.Inserts(new.cursor())
         stack.callback(inserts.abandon)  # on any way out but the one below, which finishes them first
         spools = {s.name.encode(): tables.Spool(s, folder, inserts) for s in chosen}
         progress = Progress(lambda: {s.stream.name: s.records for s in spools.values()}, out=out)
@@ -191,6 +192,9 @@ def _main(argv: Optional[List[str]]) -> int:
         args = parser.parse_args(argv)
         db_path = args.db or (DEMO_DB if args.demo else DEFAULT_DB)
 
+        if importlib.util.find_spec("duckdb") is None:
+            raise SystemExit(f"{COMMAND} needs DuckDB, which is not installed. Install the package with its `load` extra: "
+                             "pip install 'airbyte-source-chartmogul[load]'")
         try:
             selected = catalog.choose(catalog.streams(), args.streams, args.exclude)
         except ValueError as wrong:

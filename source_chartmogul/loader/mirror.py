@@ -39,8 +39,11 @@ STATE_TABLES = {
                                   "WITH TIME ZONE, PRIMARY KEY(destination_name, source_name, stream_name))",
 }
 # DuckDB settings of the loader's connection: inserts on one thread (two cost 65% more CPU for the same inserts,
-# measured on the benchmark account: 11.2 s against 6.7 s), no progress bar on the terminal, times in UTC.
-SETTINGS = ("SET threads = 1", "SET enable_progress_bar = false", "SET TimeZone = 'UTC'")
+# measured on the benchmark account: 11.2 s against 6.7 s), at most MEMORY_LIMIT of cached blocks (by default DuckDB
+# keeps 80% of the machine's memory, and the loader's memory grew with the file: 410 MB for the benchmark account),
+# no progress bar on the terminal, times in UTC.
+MEMORY_LIMIT = "96MB"
+SETTINGS = ("SET threads = 1", f"SET memory_limit = '{MEMORY_LIMIT}'", "SET enable_progress_bar = false", "SET TimeZone = 'UTC'")
 
 
 class FileInUse(Exception):
@@ -53,8 +56,12 @@ def connect(path: Path, read_only: bool = False) -> Any:
     try:
         return duckdb.connect(str(path), read_only=read_only)
     except duckdb.IOException as error:
-        raise FileInUse(f"{path} could not be read or written ({error}). If another program has it open (a DuckDB "
-                        "shell, a notebook), close it and run the command again.") from None
+        raise in_use(path, error) from None
+
+
+def in_use(path: Path, error: Exception) -> FileInUse:
+    return FileInUse(f"{path} could not be read or written ({error}). If another program has it open (a DuckDB shell, "
+                     "a notebook), close it and run the command again.")
 
 
 @dataclass
@@ -75,8 +82,8 @@ class Before:
             rows = {name: con.execute(f'SELECT COUNT(*) FROM main."{name}"').fetchone()[0] for name in names}
             states = {}
             if "_airbyte_state" in rows:
-                states = dict(con.execute("SELECT stream_name, state_json FROM main._airbyte_state WHERE source_name = ?",
-                                          [SOURCE_NAME]).fetchall())
+                states = dict(con.execute("SELECT stream_name, state_json FROM main._airbyte_state WHERE source_name = "
+                                          f"{tables.literal(SOURCE_NAME)}").fetchall())
         return cls(rows, states)
 
 
@@ -134,15 +141,22 @@ class NewFile:
 
     def __enter__(self) -> "NewFile":
         _remove(self.new)
+        _remove_left_by_killed_runs(self.path)
         try:
-            self.connection = connect(self.new)
+            import duckdb
+
+            self.connection = duckdb.connect()
+            self.connection.execute(f"ATTACH {tables.literal(self.new)} AS new (ROW_GROUP_SIZE {tables.ROW_GROUP_SIZE})")
+            self.connection.execute("USE new")
             for setting in SETTINGS:
                 self.connection.execute(setting)
-            self.database = self.connection.execute("SELECT current_database()").fetchone()[0]
             if self.path.exists():
-                self.connection.execute(f"ATTACH {_path_literal(self.path)} AS old (READ_ONLY)")
+                try:
+                    self.connection.execute(f"ATTACH {tables.literal(self.path)} AS old (READ_ONLY)")
+                except duckdb.IOException as error:
+                    raise in_use(self.path, error) from None
                 self._old = True
-                self.connection.execute(f'COPY FROM DATABASE old TO "{self.database}" (SCHEMA)')
+                self.connection.execute("COPY FROM DATABASE old TO new (SCHEMA)")
             for stream in self.written:
                 self.connection.execute(f'DROP TABLE IF EXISTS main."{tables.table_name(stream)}"')
                 self.connection.execute(tables.create_statement(stream))
@@ -150,6 +164,12 @@ class NewFile:
             self.__exit__()
             raise
         return self
+
+    def cursor(self) -> Any:
+        """Another connection to the new file, for another thread."""
+        cursor = self.connection.cursor()
+        cursor.execute("USE new")
+        return cursor
 
     def old_tables(self) -> List[str]:
         """Every table of the old file, "schema"."table", but those this run writes."""
@@ -165,7 +185,7 @@ class NewFile:
         rows of each table of its main schema."""
         con = self.connection
         for table in self.old_tables():
-            con.execute(f'INSERT INTO "{self.database}".{table} SELECT * FROM old.{table}')
+            con.execute(f"INSERT INTO new.{table} SELECT * FROM old.{table}")
         for stream in merged:
             self._merge_old_rows(stream)
         for stream in self.written:
@@ -178,17 +198,17 @@ class NewFile:
         for stream in self.written:
             table = tables.table_name(stream)
             state = states.get(stream.name)
-            con.execute("DELETE FROM main._airbyte_state WHERE table_name = ?", [table])
+            con.execute(f"DELETE FROM main._airbyte_state WHERE table_name = {tables.literal(table)}")
             if state is not None:
-                con.execute("INSERT INTO main._airbyte_state VALUES (?, ?, ?, ?, now())",
-                            [SOURCE_NAME, stream.name, table, state_json(state)])
-            con.execute("INSERT OR REPLACE INTO main._airbyte_streams VALUES (?, ?, ?, ?)",
-                        [stream.name, CACHE_NAME, table, json.dumps(stream.json_schema)])
+                values = ", ".join(map(tables.literal, (SOURCE_NAME, stream.name, table, state_json(state))))
+                con.execute(f"INSERT INTO main._airbyte_state VALUES ({values}, now())")
+            values = ", ".join(map(tables.literal, (stream.name, CACHE_NAME, table, json.dumps(stream.json_schema))))
+            con.execute(f"INSERT OR REPLACE INTO main._airbyte_streams VALUES ({values})")
         if self._old:
             con.execute("DETACH old")
             self._old = False
         rows = {name: con.execute(f'SELECT COUNT(*) FROM main."{name}"').fetchone()[0] for (name,) in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' AND database_name = current_database()").fetchall()}
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' AND database_name = 'new'").fetchall()}
         con.execute("CHECKPOINT")
         con.close()
         self.connection = None
@@ -198,8 +218,8 @@ class NewFile:
         """Append the old table's rows whose key this run did not read (the columns both tables have)."""
         table = tables.table_name(stream)
         old = {row[0] for row in self.connection.execute(
-            "SELECT column_name FROM duckdb_columns() WHERE database_name = 'old' AND schema_name = 'main' AND table_name = ?",
-            [table]).fetchall()}
+            "SELECT column_name FROM duckdb_columns() WHERE database_name = 'old' AND schema_name = 'main' AND table_name = "
+            f"{tables.literal(table)}").fetchall()}
         if not old:
             return
         shared = ", ".join(f'"{name}"' for name, _ in tables.columns(stream) if name in old)
@@ -224,8 +244,16 @@ class NewFile:
             _remove(self.new)
 
 
-def _path_literal(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
+def _remove_left_by_killed_runs(path: Path) -> None:
+    """The new files of earlier runs killed before they could remove them (SIGKILL, a power cut): those of processes
+    that no longer exist."""
+    for leftover in path.parent.glob(f".{path.name}.*.new"):
+        try:
+            os.kill(int(leftover.name.rsplit(".", 2)[1]), 0)
+        except ProcessLookupError:
+            _remove(leftover)
+        except (ValueError, PermissionError):
+            continue  # not one of ours, or another user's process
 
 
 def _remove(path: Path) -> None:

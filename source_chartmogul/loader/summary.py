@@ -39,8 +39,8 @@ def account_size(path: Path, streams: Mapping[str, Stream], rows: Mapping[str, i
             plan_names = con.execute("SELECT COUNT(DISTINCT name) FROM main.plans WHERE name <> '' AND name NOT LIKE '%,%'").fetchone()[0]
         for name, day in since.items():
             if (name, streams[name].cursor_field) in columns:
-                activities_since = con.execute(f'SELECT COUNT(*) FROM main."{name}" WHERE "{streams[name].cursor_field}" >= ?',
-                                               [day]).fetchone()[0]
+                activities_since = con.execute(f'SELECT COUNT(*) FROM main."{name}" WHERE "{streams[name].cursor_field}" >= '
+                                               f"DATE '{day.isoformat()}'").fetchone()[0]
     return read_plan.Account(records, per_data_source, plan_names, activities_since)
 
 

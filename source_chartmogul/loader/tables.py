@@ -22,7 +22,15 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 from source_chartmogul.loader.catalog import Stream, column_name
 
 AIRBYTE_COLUMNS = (("_airbyte_raw_id", "VARCHAR"), ("_airbyte_extracted_at", "TIMESTAMP"), ("_airbyte_meta", "JSON"))
-BATCH_BYTES = 32 * 1024 * 1024  # a stream's lines spooled before DuckDB inserts them: few inserts, little disk
+# How DuckDB writes the tables, measured on the benchmark account (455,000 records of 19 streams, 389 MB of messages;
+# benchmarks/load_benchmark.py, README.md "Performance"):
+# - An INSERT builds a row group in memory, outside DuckDB's memory limit, before it writes it: a row group of 122,880
+#   invoices (DuckDB's default size) took 450 MB; of ROW_GROUP_SIZE rows, a quarter, the peak stays near 250 MB.
+# - Each INSERT rewrites the table's last row group if it was not full: inserts of 32 MB cost 7.4 s of CPU, inserts of
+#   BATCH_ROWS records (whole row groups) 4.3 s, one INSERT per stream 4.5 s. A stream's lines go to DuckDB when it has
+#   BATCH_ROWS of them (so DuckDB works while the connector reads) and when it is done.
+ROW_GROUP_SIZE = 30_720
+BATCH_ROWS = 4 * ROW_GROUP_SIZE
 
 
 def _types(field_schema: Mapping[str, Any]) -> Tuple[str, str]:
@@ -43,8 +51,10 @@ def _quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+def literal(text: str) -> str:
+    """A string in SQL. The loader writes its values into its statements rather than binding parameters: DuckDB's
+    Python client imports pandas, NumPy and PyArrow to bind one (measured: 90 MB more memory)."""
+    return "'" + str(text).replace("'", "''") + "'"
 
 
 def columns(stream: Stream) -> List[Tuple[str, str]]:
@@ -66,12 +76,12 @@ def insert_statement(stream: Stream, files: List[Path], schema: str = "main") ->
     """One INSERT of every RECORD line of `files` (the connector's messages, as they came) into the stream's table."""
     properties = stream.json_schema["properties"]
     data = ", ".join(f"{_quoted(field)} {_types(field_schema)[1]}" for field, field_schema in properties.items())
-    shape = _literal(f"STRUCT(data STRUCT({data}), emitted_at DOUBLE)")
+    shape = literal(f"STRUCT(data STRUCT({data}), emitted_at DOUBLE)")
     values = ", ".join(f"r.data.{_quoted(field)}" for field in properties)
-    paths = "[" + ", ".join(_literal(str(path)) for path in files) + "]"
+    paths = "[" + ", ".join(literal(str(path)) for path in files) + "]"
     return (f"INSERT INTO {_quoted(schema)}.{_quoted(table_name(stream))} SELECT {values}, uuidv7()::VARCHAR, "
             f"epoch_ms(CAST(r.emitted_at AS BIGINT)), '{{}}'::JSON FROM (SELECT record AS r FROM read_json({paths}, "
-            f"format = 'newline_delimited', columns = {{'record': {shape}}}, maximum_object_size = 1073741824))")
+            f"format = 'newline_delimited', columns = {{'record': {shape}}}))")
 
 
 def duplicates_statement(stream: Stream, schema: str = "main") -> Optional[str]:
@@ -95,40 +105,47 @@ class StoreFailed(Exception):
 
 
 class Spool:
-    """A stream's RECORD lines, appended to files of at most BATCH_BYTES in `folder`; each full file goes to `inserts`."""
+    """A stream's RECORD lines, appended to files of BATCH_ROWS lines in `folder`; each full file goes to `inserts`.
+    `write` runs once per record: it does no more than append the line and count it."""
 
     def __init__(self, stream: Stream, folder: Path, inserts: "Inserts") -> None:
         self.stream, self.folder, self.inserts = stream, folder, inserts
         self.records = 0
         self._file: Any = None
         self._path: Optional[Path] = None
-        self._bytes = self._files = 0
+        self._files = 0
+        self._append = self._open_and_append
+        self._full = BATCH_ROWS
 
     def write(self, line: bytes) -> None:
-        if self._file is None:
-            self._files += 1
-            self._path = self.folder / f"{table_name(self.stream)}.{self._files}.jsonl"
-            self._file = open(self._path, "wb")
-        self._file.write(line)
+        self._append(line)
         self.records += 1
-        self._bytes += len(line)
-        if self._bytes >= BATCH_BYTES:
+        if self.records == self._full:
             self.flush()
+
+    def _open_and_append(self, line: bytes) -> None:
+        self._files += 1
+        self._path = self.folder / f"{table_name(self.stream)}.{self._files}.jsonl"
+        self._file = open(self._path, "wb")
+        self._append = self._file.write
+        self._append(line)
 
     def flush(self) -> None:
         """Hand what is spooled to the inserts (the stream is done, or the file is full)."""
+        self._full = self.records + BATCH_ROWS
         if self._file is None:
             return
         self._file.close()
         self.inserts.put(self.stream, self._path)  # type: ignore[arg-type]
-        self._file, self._path, self._bytes = None, None, 0
+        self._file, self._path, self._append = None, None, self._open_and_append
 
 
 class Inserts:
-    """The spooled files' INSERTs, one after the other in a thread of its own, on a cursor of `connection`."""
+    """The spooled files' INSERTs, one after the other in a thread of its own, on `cursor` (a DuckDB connection of its
+    own: a connection is used by one thread at a time)."""
 
-    def __init__(self, connection: Any, schema: str = "main") -> None:
-        self._cursor = connection.cursor()
+    def __init__(self, cursor: Any, schema: str = "main") -> None:
+        self._cursor = cursor
         self._schema = schema
         self._queue: "queue.Queue[Optional[Tuple[Stream, Path]]]" = queue.Queue()
         self.error: Optional[BaseException] = None
