@@ -139,3 +139,19 @@ def test_every_stream_s_table_is_created_with_a_column_per_schema_field(tmp_path
     columns = [row[0] for row in con.execute(f"SELECT column_name FROM duckdb_columns() WHERE table_name = '{tables.table_name(stream)}' "
                                              "ORDER BY column_index").fetchall()]
     assert columns == [catalog.column_name(f) for f in stream.json_schema["properties"]] + [c for c, _ in tables.AIRBYTE_COLUMNS]
+
+
+def test_the_data_type_map_of_the_docs_is_the_loader_s():
+    """docs/chartmogul.md's data type map names, for each schema type, the DuckDB column the loader creates."""
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "chartmogul.md").read_text()
+    table = docs.split("## Data type map", 1)[1].split("\n\n", 2)[2].split("\n\n", 1)[0]
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in table.splitlines()[2:]]
+    documented = {row[0]: row[3].split("`")[1] for row in rows}  # `TIMESTAMP`, in UTC: the column type between backquotes
+    schemas = {"`string`": {"type": "string"}, "`string`, `format: date-time`": {"type": "string", "format": "date-time"},
+               "`string`, `format: date`": {"type": "string", "format": "date"}, "`integer`": {"type": "integer"},
+               "`number`": {"type": "number"}, "`boolean`": {"type": "boolean"}, "`object`": {"type": "object"},
+               "`array`": {"type": "array"}}
+
+    assert set(documented) == set(schemas)
+    assert {kind: tables.columns(Stream("s", (), "", {"properties": {"f": schema}}, {}))[0][1] for kind, schema in schemas.items()} == \
+        documented
