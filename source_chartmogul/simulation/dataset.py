@@ -1,10 +1,13 @@
-"""What the fake serves: one `Route` per endpoint, with the records it lists and how it lists them."""
+"""What the fake serves: one `Route` per endpoint, with the records it lists and how it lists them; the records of a
+generated account (`Dataset.generate`), built from its ledger (ledger.py) and their index."""
 
 import re
 import uuid as uuidlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable, Dict, Iterable, List, Literal, Mapping, Optional, Sequence, Set, Union, overload
+
+from .ledger import KINDS, PLAN_NAMES, PRICES, SLOTS, Balances, Ledger
 
 # list: cursor-paginated; dated: cursor-paginated and filtered by start-date/end-date on `date`;
 # metrics: unpaginated, filtered by start-date/end-date (both required) and needing `interval`;
@@ -41,6 +44,10 @@ class Endpoint:
 # known: ChartMogul documents no answer for an unknown name; docs/chartmogul.md, "Metrics by plan").
 ByPlan = Callable[[List[str]], Sequence[dict]]
 
+# The answer of a generated account's metrics endpoint: (the plan names of the `plans` parameter, or None for the whole
+# account; interval; start-date; end-date) → its entries, one per bucket (ledger.Balances.entries).
+Buckets = Callable[[Optional[List[str]], str, date, date], List[dict]]
+
 
 @dataclass
 class Route:
@@ -51,6 +58,9 @@ class Route:
     # start-date/end-date range by binary search instead of scanning every record on every request.
     ordered: bool = False
     by_plan: Optional[ByPlan] = None  # a metrics endpoint: its entries for `?plans=<names>`
+    # A generated account's metrics endpoint: `records` are its entries per day (interval=day), and this makes the
+    # entries of any interval and plans from them (the flows summed over each bucket, not its last day's).
+    buckets: Optional[Buckets] = None
 
 
 class SyntheticRecords(Sequence[dict]):
@@ -122,6 +132,7 @@ class Dataset:
     routes: Dict[str, Route] = field(default_factory=dict)
     streams: Dict[str, int] = field(default_factory=dict)
     deleted: Set[str] = field(default_factory=set)  # uuids of the customers deleted since the account was made
+    ledger: Optional[Ledger] = None  # a generated account's subscriptions, activities and metrics (ledger.py)
 
     def delete_customers(self, uuids: Iterable[str]) -> None:
         """Delete customers, as a ChartMogul user can: the customers go, with their invoices and contacts, and their
@@ -184,17 +195,25 @@ class Dataset:
         """A synthetic account with every stream, in the shapes ChartMogul sends, sized from two numbers.
 
         customers and activities as given, activities evenly spread in ascending `date` order over the `metric_days`
-        before `end`; 2 invoices per customer (1-3 line items and a transaction each, which the invoice_line_items
-        and invoice_transactions streams read from the invoices); subscription events a quarter
-        of the activities; contacts for half the customers; opportunities, tasks and notes for a quarter each; 0-3
-        subscriptions per customer (one route per customer, built when requested); one metrics entry per day
-        (customer-count, all, mrr); 3 data sources that customers, invoices, subscription events and contacts are
-        spread over (record i in data source i % 3; every 50th customer is in two); 30 plans in 6
-        plan groups; the account object.
+        before `end` (the first one after `end - metric_days` at midnight UTC, the demo's start_date); 0-3
+        subscriptions per customer, one route per customer, built when requested (customers without one are leads);
+        2 invoices per customer (1-3 line items and a transaction each, which the invoice_line_items and
+        invoice_transactions streams read from the invoices);
+        subscription events a quarter of the activities; contacts for half the customers; opportunities, tasks and
+        notes for a quarter each; the metrics (customer-count, all, mrr, and each by plan) per day from `end -
+        metric_days` to `end` in the account's time zone, at any interval; 3 data sources that customers, invoices,
+        subscription events and contacts are spread over (record i in data source i % 3; every 50th customer is in
+        two); 30 plans in 6 plan groups; the account object.
 
-        Record i is built from a seed derived from i (`SyntheticRecords`). lazy=True builds records when they are
-        served, so memory stays flat however large the account; otherwise they are built once, up front.
-        `streams` says how many records a full read of each stream returns.
+        The subscriptions, activities, customers' MRR and status and the metrics are one account, as ChartMogul
+        derives them (ledger.py): the customers' MRR adds up to the account's, a customer's to its active
+        subscriptions', each activity moves its customer's MRR, and each metrics bucket's movements are its
+        activities'. One currency, USD.
+
+        The ledger holds the account in compact arrays (Ledger.footprint: about 17 bytes per activity and 38 per
+        customer), built once; the records are built from it and from their index. lazy=True builds records when they
+        are served, so memory stays the ledger's, however many records are read; otherwise they are built once, up
+        front. `streams` says how many records a full read of each stream returns.
         """
         start = datetime.combine(end - timedelta(days=metric_days), datetime.min.time(), tzinfo=timezone.utc)
         base, span = int(start.timestamp()), metric_days * 86_400
@@ -202,13 +221,15 @@ class Dataset:
                  "subscription_events": activities // 4, "contacts": customers // 2, "opportunities": customers // 4,
                  "tasks": customers // 4, "notes": customers // 4, "plans": _PLANS, "plan_groups": _PLAN_GROUPS,
                  "data_sources": len(_DATA_SOURCES)}
+        ledger = Ledger([_subscription_count(i, seed) for i in range(customers)], activities, base, span,
+                        end - timedelta(days=metric_days), metric_days + 1, _ACCOUNT["time_zone"], seed)
 
         def at(i: int, n: int) -> int:  # the i-th of n moments spread evenly over the account's history
             return base + span * i // max(n, 1)
 
         makers: Dict[str, Callable[[int], dict]] = {
-            "customers": lambda i: _synthetic_customer(i, seed, at(i, customers)),
-            "activities": lambda i: _synthetic_activity(i, seed, customers, at(i, activities)),
+            "customers": lambda i: _synthetic_customer(i, seed, ledger, at(i, customers)),
+            "activities": lambda i: _synthetic_activity(i, seed, ledger),
             "invoices": lambda i: _synthetic_invoice(i, seed, customers, at(i, 2 * customers)),
             "subscription_events": lambda i: _synthetic_subscription_event(i, seed, customers, at(i, activities // 4)),
             "contacts": lambda i: _synthetic_contact(i, seed, customers, at(i, customers // 2)),
@@ -222,9 +243,12 @@ class Dataset:
         # partitioned views for the data_source_uuid filter; customers are scanned (merged ones are in two sources)
         by_source = {"invoices", "subscription_events", "contacts"}
 
-        def rows(stream: str) -> Sequence[dict]:
-            records = SyntheticRecords(sizes[stream], makers[stream], _DATA_SOURCES if stream in by_source else ())
+        def lazily(length: int, make: Callable[[int], dict], data_sources: Sequence[str] = ()) -> Sequence[dict]:
+            records = SyntheticRecords(length, make, data_sources)
             return records if lazy else list(records)
+
+        def rows(stream: str) -> Sequence[dict]:
+            return lazily(sizes[stream], makers[stream], _DATA_SOURCES if stream in by_source else ())
 
         deleted: Set[str] = set()
 
@@ -232,10 +256,25 @@ class Dataset:
             index = _customer_index(match[1], seed, customers)
             if index is None or match[1] in deleted:
                 return None  # not (or no longer) a customer of this account: 404, as ChartMogul answers
-            return Route("list", SyntheticRecords(_subscription_count(index, seed),
-                                                  lambda j: _synthetic_subscription(index, j, seed, at(index, customers))))
+            return Route("list", SyntheticRecords(ledger.subscriptions[index],
+                                                  lambda j: _synthetic_subscription(index, j, seed, ledger)))
 
-        days = [end - timedelta(days=d) for d in range(metric_days, -1, -1)]
+        def metric(name: str) -> Route:
+            """A metrics endpoint: its entries per day (the account's), and its buckets of any interval and plans."""
+            account = Balances(ledger.account, ledger.first_day)
+            daily = lazily(metric_days + 1, lambda d: account.day(name, d))
+
+            def buckets(plans: Optional[List[str]], interval: str, first: date, last: date) -> List[dict]:
+                if plans is None:  # the account's: made of its entries per day as they are held (a test may edit them)
+                    return account.read_back(name, route.records).entries(name, interval, first, last)
+                names = [PLAN_NAMES.index(plan) for plan in plans if plan in PLAN_NAMES]
+                if not names:  # ChartMogul documents no answer for plans the account does not have
+                    return []
+                return Balances(ledger.view(names), ledger.first_day).entries(name, interval, first, last)
+
+            route = Route("metrics", daily, buckets=buckets)
+            return route
+
         routes = {
             "customers": Route("list", rows("customers")),
             "activities": Route("dated", rows("activities"), ordered=True),
@@ -249,34 +288,29 @@ class Dataset:
             "plan_groups": Route("list", rows("plan_groups"), "plan_groups"),
             "data_sources": Route("plain", rows("data_sources"), "data_sources"),
             "account": Route("object", [_ACCOUNT]),
-            "metrics/customer-count": Route("metrics", [_customer_count(i, d) for i, d in enumerate(days)]),
-            "metrics/all": Route("metrics", [_all_metrics(i, d) for i, d in enumerate(days)]),
-            "metrics/mrr": Route("metrics", [_mrr(i, d) for i, d in enumerate(days)]),
+            "metrics/customer-count": metric("customer-count"),
+            "metrics/all": metric("all"),
+            "metrics/mrr": metric("mrr"),
         }
-        for path in ("metrics/all", "metrics/mrr"):
-            routes[path].by_plan = _shares_of_plans(routes[path].records)
-        plan_names = len(_PLAN_NAMES)
-        streams = {**sizes, "account": 1, "customer_count": len(days), "metrics": len(days), "mrr": len(days),
-                   "metrics_by_plan": len(days) * plan_names, "mrr_by_plan": len(days) * plan_names,
-                   "customer_subscriptions": sum(_subscription_count(i, seed) for i in range(customers)),
+        days, plan_names = metric_days + 1, len(PLAN_NAMES)
+        streams = {**sizes, "account": 1, "customer_count": days, "metrics": days, "mrr": days,
+                   "metrics_by_plan": days * plan_names, "mrr_by_plan": days * plan_names,
+                   "customer_subscriptions": sum(ledger.subscriptions),
                    "invoice_line_items": sum(_line_item_count(i, seed) for i in range(sizes["invoices"])),
                    "invoice_transactions": sizes["invoices"]}  # one transaction per invoice
-        return cls(Routes(routes, {r"customers/(cus_[0-9a-f-]{36})/subscriptions": subscriptions}), streams, deleted)
+        return cls(Routes(routes, {r"customers/(cus_[0-9a-f-]{36})/subscriptions": subscriptions}), streams, deleted, ledger)
 
 
-# --- synthetic records: each one a pure function of its index, cheap enough to build on every request ------------
+# --- synthetic records: each one a function of its index (and the ledger's arrays), cheap enough to build on every
+# request ---------------------------------------------------------------------------------------------------------
 # Shapes follow ChartMogul's recorded responses (docs/chartmogul.md, the schemas): kebab-case keys where ChartMogul
 # uses them, +00:00 offsets on customers/activities/subscriptions, millisecond Z timestamps elsewhere.
-_KINDS = ("new_biz", "expansion", "contraction", "churn", "reactivation")
 _DS = "ds_00000000-0000-4000-8000-000000000001"
 _DATA_SOURCES = (_DS, "ds_00000000-0000-4000-8000-000000000002", "ds_00000000-0000-4000-8000-000000000003")
 _SYSTEMS = ("Stripe", "Recurly", "Import API")
 _PLANS, _PLAN_GROUPS = 30, 6
-# Plan i is in data source i % 3 and named _PLAN_NAMES[i // 3 % 10]: each name is a plan in every data source, as when
-# one product is sold through Stripe, Recurly and the Import API. Names with spaces, parentheses, a colon and
-# non-ASCII letters, as ChartMogul accounts have them (sent URL-encoded in the metrics' `plans` filter).
-_PLAN_NAMES = ("Starter Monthly", "Starter (annual)", "Pro Monthly", "Pro (annual)", "Business Monthly",
-               "Business (annual)", "Équipe Plus", "Enterprise", "Add-on: Seats", "Legacy Gold")
+# Plan i is in data source i % 3 and named PLAN_NAMES[i // 3 % 10] (ledger.py): each name is a plan in every data
+# source, as when one product is sold through Stripe, Recurly and the Import API.
 _ACCOUNT = {"name": "Example Rockets Ltd", "currency": "USD", "time_zone": "Europe/Berlin", "week_start_on": "monday"}
 
 
@@ -314,8 +348,11 @@ def _owner(i: int, seed: int, salt: int, customers: int) -> int:
     return _mix(seed * salt + i) % max(customers, 1)
 
 
-def _synthetic_customer(i: int, seed: int, since: int) -> dict:
-    mrr = _mix(seed * 1_000_003 + i) % 50_000
+def _synthetic_customer(i: int, seed: int, ledger: Ledger, created: int) -> dict:
+    """Customer i: its MRR the sum of its active subscriptions' (the ledger's), a customer since its first activity;
+    one without subscriptions is a lead, created at `created`."""
+    mrr, subscribed = ledger.mrr[i], ledger.subscriptions[i] > 0
+    since = ledger.at(ledger.since[SLOTS * i]) if subscribed else None
     source = _DATA_SOURCES[i % 3]
     # every 50th customer was merged from two data sources: ChartMogul lists it under both
     sources = [source, _DATA_SOURCES[(i + 1) % 3]] if i % 50 == 49 else [source]
@@ -324,8 +361,10 @@ def _synthetic_customer(i: int, seed: int, since: int) -> dict:
         "external_id": f"acct_{i}", "external_ids": [f"acct_{i}"] + ([f"acct_{i}_merged"] if len(sources) > 1 else []),
         "data_source_uuid": source, "data_source_uuids": sources,
         "name": f"Customer {i}", "email": f"billing{i}@example.com", "company": f"Company {i}",
-        "status": "Active" if mrr else "Cancelled", "customer-since": _iso(since),
-        "lead_created_at": None, "free_trial_started_at": _iso_ms(since - 14 * 86_400) if i % 3 == 0 else None,
+        "status": "Active" if mrr else "Cancelled" if subscribed else "New Lead",
+        "customer-since": _iso(since) if since is not None else None,
+        "lead_created_at": None if subscribed else _iso_ms(created),
+        "free_trial_started_at": _iso_ms(since - 14 * 86_400) if since is not None and i % 3 == 0 else None,
         "country": "US", "state": "CA", "city": "San Francisco", "zip": "94103",
         "address": {"address_zip": "94103", "city": "San Francisco", "state": "California", "country": "United States"},
         "attributes": {"tags": ["generated"], "stripe": {}, "clearbit": {}, "custom": {"Seats": i % 50}},
@@ -336,21 +375,21 @@ def _synthetic_customer(i: int, seed: int, since: int) -> dict:
     }
 
 
-def _synthetic_activity(i: int, seed: int, customers: int, when: int) -> dict:
-    h = _mix(seed * 7_000_003 + i)
-    kind = _KINDS[h % 5]
-    movement = (100 + (h >> 8) % 9_900) * (-1 if kind in ("contraction", "churn") else 1)
-    after = 0 if kind == "churn" else abs(movement)
-    owner = (h >> 24) % customers if customers else None
+_DESCRIBED = {"new_biz": "purchased", "expansion": "expanded on", "contraction": "contracted on",
+              "churn": "cancelled", "reactivation": "reactivated"}
+
+
+def _synthetic_activity(i: int, seed: int, ledger: Ledger) -> dict:
+    """Activity i (in date order): one subscription's change, and its customer's MRR after it."""
+    owner, kind, after, name = ledger.customer[i], KINDS[ledger.kind[i]], ledger.after[i], ledger.plan_after[i]
     return {
-        "uuid": _uuid(seed, 2, i), "date": _iso(when),
-        "type": kind, "description": f"{kind} on plan Gold", "activity-mrr": after,
-        "activity-mrr-movement": movement, "activity-arr": after * 12, "currency": "USD",
-        "subscription-external-id": f"sub_{i}", "subscription-set-external-id": None,
-        "plan-external-id": "gold_monthly", "customer-name": None if owner is None else f"Customer {owner}",
-        "customer-uuid": None if owner is None else _customer_uuid(owner, seed),
-        "customer-external-id": None if owner is None else f"acct_{owner}",
-        "billing-connector-uuid": _DATA_SOURCES[owner % 3] if owner is not None else _DS,
+        "uuid": _uuid(seed, 2, i), "date": _iso(ledger.at(i)),
+        "type": kind, "description": f"{_DESCRIBED[kind]} the {PLAN_NAMES[name]} plan", "activity-mrr": after,
+        "activity-mrr-movement": ledger.movement[i], "activity-arr": after * 12, "currency": "USD",
+        "subscription-external-id": f"sub_{owner}_{ledger.slot[i]}", "subscription-set-external-id": None,
+        "plan-external-id": f"plan_{3 * name + owner % 3}", "customer-name": f"Customer {owner}",
+        "customer-uuid": _customer_uuid(owner, seed), "customer-external-id": f"acct_{owner}",
+        "billing-connector-uuid": _DATA_SOURCES[owner % 3],
     }
 
 
@@ -463,19 +502,30 @@ def _subscription_count(customer: int, seed: int) -> int:
     return _mix(seed * 9_300_007 + customer) % 4
 
 
-def _synthetic_subscription(customer: int, k: int, seed: int, since: int) -> dict:
-    mrr = 1_000 + _mix(seed * 9_400_009 + customer * 4 + k) % 49_000
+def _synthetic_subscription(customer: int, j: int, seed: int, ledger: Ledger) -> dict:
+    """Subscription j of a customer, as it is at the end of the history: its plan and quantity, active with its MRR or
+    inactive (MRR 0) since its cancellation."""
+    k = SLOTS * customer + j
+    name, quantity, active = ledger.plan[k], ledger.quantity[k], not ledger.until[k]
+    plan = 3 * name + customer % 3  # the plan of that name in the customer's data source
+    mrr = PRICES[name] * quantity if active else 0
+    started, cycle = ledger.at(ledger.since[k]), ("month", "year")[plan % 2]  # as _synthetic_plan's interval_unit
+    if active:  # the end of the current billing period
+        period = (30 if cycle == "month" else 365) * 86_400
+        ended = started + period * max(1, -(-(ledger.start + ledger.span - started) // period))
+    else:
+        ended = ledger.at(ledger.until[k] - 1)
     return {
-        "id": 9_000_000_000 + customer * 4 + k, "uuid": _uuid(seed, 12, customer, k),
-        "external_id": f"sub_{customer}_{k}", "subscription_set_external_id": None, "plan": f"Plan {k}",
-        "quantity": 1 + k, "mrr": mrr, "arr": mrr * 12, "status": "active" if k < 2 else "inactive",
-        "billing-cycle": "month", "billing-cycle-count": 1, "start-date": _iso(since),
-        "end-date": _iso(since + 30 * 86_400), "currency": "USD", "currency-sign": "$",
+        "id": 9_000_000_000 + customer * 4 + j, "uuid": _uuid(seed, 12, customer, j),
+        "external_id": f"sub_{customer}_{j}", "subscription_set_external_id": None, "plan": PLAN_NAMES[name],
+        "quantity": quantity, "mrr": mrr, "arr": mrr * 12, "status": "active" if active else "inactive",
+        "billing-cycle": cycle, "billing-cycle-count": 1, "start-date": _iso(started),
+        "end-date": _iso(ended), "currency": "USD", "currency-sign": "$",
     }
 
 
 def _synthetic_plan(i: int, seed: int) -> dict:
-    return {"uuid": f"pl_{_uuid(seed, 6, i)}", "data_source_uuid": _DATA_SOURCES[i % 3], "name": _PLAN_NAMES[i // 3 % 10],
+    return {"uuid": f"pl_{_uuid(seed, 6, i)}", "data_source_uuid": _DATA_SOURCES[i % 3], "name": PLAN_NAMES[i // 3 % 10],
             "interval_count": 1, "interval_unit": ("month", "year")[i % 2], "external_id": f"plan_{i}"}
 
 
@@ -488,50 +538,7 @@ def _synthetic_data_source(i: int, created: int) -> dict:
             "created_at": _iso_ms(created - 86_400), "status": "idle"}
 
 
-def _customer_count(i: int, day: date) -> dict:
-    return {"date": day.isoformat(), "customers": 100 + i, "percentage-change": round(100 / (100 + i), 2)}
-
-
-def _mrr(i: int, day: date) -> dict:
-    return {"date": day.isoformat(), "mrr": 1_000_000 + 500 * i, "mrr-new-business": 900, "mrr-expansion": 300,
-            "mrr-contraction": -200, "mrr-churn": -500, "mrr-reactivation": 0, "percentage-change": 0.05}
-
-
-def _all_metrics(i: int, day: date) -> dict:
-    mrr, customers = 1_000_000 + 500 * i, 100 + i
-    values = {"mrr": mrr, "arr": mrr * 12, "arpa": mrr // customers, "asp": 4_900, "ltv": round(mrr / customers / 0.021, 2),
-              "customers": customers, "customer-churn-rate": 2.1, "mrr-churn-rate": -0.4}
-    return {"date": day.isoformat(), **{k: v for name, value in values.items()
-                                         for k, v in ((name, value), (f"{name}-percentage-change", 0.05))}}
-
-
-# --- metrics by plan --------------------------------------------------------------------------------------------
-_SHARES = {name: (10 - k) / 55 for k, name in enumerate(_PLAN_NAMES)}  # 10/55 of the account for the first name, ...
-_RATES = ("percentage-change", "churn-rate")  # kept as they are: a plan's rates and changes are not a share of the account's
-
-
-def _share_of(entry: Mapping[str, Any], share: float) -> dict:
-    """A plan's entry of a generated account: each amount and count is `share` of the account's (so the plans add up to
-    about the account), rates and changes are the account's. Distinct values per plan, so tests can tell plans apart."""
-    scaled = {}
-    for key, value in entry.items():
-        if key == "date" or not isinstance(value, (int, float)) or any(key.endswith(rate) for rate in _RATES):
-            scaled[key] = value
-        else:
-            scaled[key] = round(value * share) if isinstance(value, int) else round(value * share, 2)
-    return scaled
-
-
-def _shares_of_plans(entries: Sequence[dict]) -> ByPlan:
-    def by_plan(names: List[str]) -> Sequence[dict]:
-        known = [name for name in dict.fromkeys(names) if name in _SHARES]
-        if not known:
-            return []
-        share = sum(_SHARES[name] for name in known)
-        return [_share_of(entry, share) for entry in entries]
-    return by_plan
-
-
+# --- metrics by plan of recorded rows -------------------------------------------------------------------------
 def _rows_of_plans(rows: Sequence[dict], field: str) -> ByPlan:
     """The recorded rows of a stream by plan (expected_records.jsonl), answered one plan at a time."""
     def by_plan(names: List[str]) -> Sequence[dict]:

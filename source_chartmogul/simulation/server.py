@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 import orjson
 
 from .dataset import Dataset, Route
+from .ledger import closes_bucket
 
 INTERVALS = {"day", "week", "month", "quarter", "year"}
 
@@ -197,12 +198,14 @@ def _serve(route: Route, query: Dict[str, str]) -> dict:
         first, last = _day(start, "start-date"), _day(end, "end-date")
         if first > last:
             raise _BadRequest("start-date must be before end-date", "start-date")
-        listed = route.records
-        if "plans" in query and route.by_plan is not None:  # comma-separated plan names, each as it was sent
-            listed = route.by_plan(query["plans"].split(","))
-        entries = [e for e in listed if first <= date.fromisoformat(e["date"]) <= last]
-        return {route.records_key: [e for e in entries if _closes_bucket(date.fromisoformat(e["date"]), interval or "month", last)],
-                "summary": {"current": 0, "previous": 0, "percentage-change": 0.0}}
+        plans = query["plans"].split(",") if "plans" in query else None  # comma-separated names, each as it was sent
+        if route.buckets is not None:  # a generated account: each bucket made of its days
+            entries = route.buckets(plans, interval or "month", first, last)
+        else:  # recorded entries: those dated in the range that end a bucket
+            listed = route.by_plan(plans) if plans is not None and route.by_plan is not None else route.records
+            entries = [e for e in listed if first <= date.fromisoformat(e["date"]) <= last
+                       and closes_bucket(date.fromisoformat(e["date"]), interval or "month", last)]
+        return {route.records_key: entries, "summary": {"current": 0, "previous": 0, "percentage-change": 0.0}}
     records, low_index, high_index = route.records, 0, len(route.records)
     if route.kind == "dated":
         low = _instant(query["start-date"], "start-date", end=False) if "start-date" in query else None
@@ -236,22 +239,6 @@ def _of_data_source(records: Sequence[dict], data_source: str) -> Sequence[dict]
     if view is not None:
         return view
     return [r for r in records if data_source in (r.get("data_source_uuids") or [r.get("data_source_uuid")])]
-
-
-def _closes_bucket(day: date, interval: str, end: date) -> bool:
-    """Whether a day's entry is listed at this interval: ChartMogul lists one entry per bucket, dated the bucket's last
-    day (weeks end on Sunday, as for an account whose weeks start on Monday); the bucket still open at `end-date` is
-    dated `end-date`. The routes hold one entry per day."""
-    if day == end or interval == "day":
-        return True
-    following = day + timedelta(days=1)
-    if interval == "week":
-        return day.isoweekday() == 7
-    if interval == "month":
-        return following.day == 1
-    if interval == "quarter":
-        return following.day == 1 and following.month in (1, 4, 7, 10)
-    return following.timetuple().tm_yday == 1  # year
 
 
 def _day(value: str, param: str) -> date:
