@@ -132,3 +132,73 @@ def test_the_summary_shows_the_ten_largest_plans_and_says_how_many_more_the_quer
 
     assert lines[0].startswith("MRR by plan at 2026-11-30 (account currency), largest first; 2 more plans: run the query:  SELECT")
     assert [line.split()[1] for line in lines[1:]] == [str(i) for i in range(12, 2, -1)]
+
+
+def _account_with_activities(tmp_path, activities: str, buckets: str):
+    """A file with the account, activities and mrr tables (the columns the views read) and the views."""
+    from source_chartmogul.loader import views
+
+    db = duckdb_file(
+        tmp_path,
+        "CREATE TABLE account (name VARCHAR, currency VARCHAR, time_zone VARCHAR)",
+        "INSERT INTO account VALUES ('Rockets', 'EUR', 'Europe/Berlin')",
+        "CREATE TABLE activities (uuid VARCHAR, date TIMESTAMP, type VARCHAR, activity_mrr_movement BIGINT, currency VARCHAR, customer_uuid VARCHAR)",
+        f"INSERT INTO activities VALUES {activities}",
+        "CREATE TABLE mrr (date DATE, mrr BIGINT)",
+        f"INSERT INTO mrr VALUES {buckets}",
+    )
+    with duckdb.connect(str(db)) as con:
+        assert views.create(con, ["account", "activities", "mrr"]) == {}
+    return db
+
+
+def test_in_an_account_of_several_currencies_a_drifting_difference_is_said_to_be_exchange_rate_impact(tmp_path):
+    db = _account_with_activities(
+        tmp_path,
+        "('a1', '2026-09-10 10:00:00', 'new_biz', 10000, 'EUR', 'c1'), ('a2', '2026-10-10 10:00:00', 'new_biz', 5000, 'USD', 'c2')",
+        "('2026-09-30', 10000), ('2026-10-31', 15120), ('2026-11-30', 14950)")  # the USD customer's MRR in EUR drifts
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        verdict = summary.check_of_the_activities(con, "2026-01-01T00:00:00Z")
+
+    assert verdict[0] == ("Check: the activities do not explain ChartMogul's MRR in 2 of 3 months (SELECT * FROM mrr_check WHERE "
+                          "difference <> 0): the difference, ChartMogul's MRR less the activities', is 2026-10 (1.20), 2026-11 (-0.50).")
+    assert verdict[1].startswith("  The account has amounts in several currencies (EUR, USD): ChartMogul records no movement for "
+                                 "exchange-rate changes (it shows them as exchange-rate impact), so a difference that drifts")
+
+
+def test_the_waterfall_of_the_summary_shows_each_month_s_movements_net_and_ending_mrr(tmp_path):
+    db = _account_with_activities(
+        tmp_path,
+        "('a1', '2026-09-10 10:00:00', 'new_biz', 10000, 'EUR', 'c1'), ('a2', '2026-09-30 22:30:00', 'expansion', 2000, 'EUR', 'c1'),"
+        " ('a3', '2026-11-02 10:00:00', 'churn', -12000, 'EUR', 'c1')",
+        "('2026-09-30', 10000), ('2026-10-31', 12000), ('2026-11-30', 0)")
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        lines = summary.movements_of_the_last_months(con)
+        verdict = summary.check_of_the_activities(con, None)
+
+    assert lines == [
+        "MRR movements of the last 3 months (EUR; months in Europe/Berlin):  SELECT * FROM mrr_movements ORDER BY month",
+        "  month    new business     expansion   contraction         churn  reactivation           net    ending MRR",
+        "  2026-09        100.00          0.00          0.00          0.00          0.00        100.00        100.00",
+        "  2026-10          0.00         20.00          0.00          0.00          0.00         20.00        120.00",  # 00:30 in Berlin
+        "  2026-11          0.00          0.00          0.00       -120.00          0.00       -120.00          0.00",
+    ]
+    assert verdict == ["Check: the activities explain ChartMogul's MRR in every month (3 months with an mrr bucket; SELECT * FROM mrr_check)."]
+
+
+def test_a_table_of_the_user_s_named_like_a_view_is_kept_and_the_view_left_out_saying_why(tmp_path):
+    from source_chartmogul.loader import views
+
+    db = duckdb_file(tmp_path, "CREATE TABLE account (currency VARCHAR, time_zone VARCHAR)",
+                     "CREATE TABLE activities (date TIMESTAMP, type VARCHAR, activity_mrr_movement BIGINT, customer_uuid VARCHAR)",
+                     "CREATE TABLE cohorts AS SELECT 'mine' AS note")
+
+    with duckdb.connect(str(db)) as con:
+        left_out = views.create(con, ["account", "activities"])
+        note = con.execute("SELECT note FROM cohorts").fetchall()
+
+    assert left_out == {"cohorts": "the file has a table named cohorts, which the view would replace: rename that table",
+                        "mrr_check": "it needs the mrr table, which the file does not hold (load it: --streams activities,account,mrr)"}
+    assert note == [("mine",)]

@@ -150,7 +150,8 @@ def load(config: Mapping[str, Any], db_path: Path, selected: Sequence[str], full
             new.replace()
             INTERRUPTION.replaced = True
     ordered = {tables.table_name(s): rows[tables.table_name(s)] for s in streams.values() if tables.table_name(s) in rows}
-    return summary.Result(ordered, {table: status[table] for table in ordered if table in status}, requests)
+    return summary.Result(ordered, {table: status[table] for table in ordered if table in status}, requests,
+                          new.views_left_out, config.get("start_date"))
 
 
 def run_demo(db_path: Path, selected: Sequence[str], full_refresh: bool) -> Any:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional
 
-from source_chartmogul.loader import tables
+from source_chartmogul.loader import tables, views
 from source_chartmogul.loader.catalog import Stream, column_name
 
 SOURCE_NAME = "source-chartmogul"  # `_airbyte_state.source_name`, as PyAirbyte writes it for this connector
@@ -137,6 +137,7 @@ class NewFile:
         self.path, self.written = path, list(written)
         self.new = path.with_name(f".{path.name}.{os.getpid()}.new")
         self.connection: Any = None
+        self.views_left_out: Dict[str, str] = {}
         self._old = False
 
     def __enter__(self) -> "NewFile":
@@ -181,8 +182,8 @@ class NewFile:
 
     def finish(self, merged: Iterable[Stream], states: Mapping[str, Mapping[str, Any]]) -> Dict[str, int]:
         """Everything but the rows read: the kept tables' rows, each merged table's old rows not read again, one row
-        per primary key in every table written, and the state tables. Then the file is written out whole. Returns the
-        rows of each table of its main schema."""
+        per primary key in every table written, the state tables and the views (`views`; those left out, with why, in
+        `views_left_out`). Then the file is written out whole. Returns the rows of each table of its main schema."""
         con = self.connection
         for table in self.old_tables():
             con.execute(f"INSERT INTO new.{table} SELECT * FROM old.{table}")
@@ -209,6 +210,7 @@ class NewFile:
             self._old = False
         rows = {name: con.execute(f'SELECT COUNT(*) FROM main."{name}"').fetchone()[0] for (name,) in con.execute(
             "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' AND database_name = 'new'").fetchall()}
+        self.views_left_out = views.create(con, rows)
         con.execute("CHECKPOINT")
         con.close()
         self.connection = None

@@ -3,7 +3,7 @@
 
 import math
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence
@@ -20,6 +20,8 @@ class Result:
     rows: Dict[str, int]  # table → rows: every table of a stream in the file, in the connector's order
     status: Dict[str, str]  # table → "replaced" (read in full), "merged" (read incrementally), "kept" (not read)
     requests: Optional[str] = None  # the connector's own line on the requests it sent
+    views_left_out: Dict[str, str] = field(default_factory=dict)  # view → why the file has it not
+    start_date: Optional[str] = None  # the config's: where the activities read begins
 
 
 def account_size(path: Path, streams: Mapping[str, Stream], rows: Mapping[str, int],
@@ -121,6 +123,67 @@ def mrr_by_plan_of_the_latest_bucket(con: Any, shown: int = 10) -> List[str]:
             *(f"  {str(plan):<{width}}  {(cents or 0) / 100:>14,.2f}" for plan, cents in rows[:shown])]
 
 
+def _money(cents: Any) -> str:
+    return f"{(cents or 0) / 100:,.2f}"
+
+
+def movements_of_the_last_months(con: Any, months: int = 6) -> List[str]:
+    """What moved MRR in the last months (the `mrr_movements` view), as a small waterfall."""
+    views = {row[0] for row in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+    if "mrr_movements" not in views:
+        return []
+    _, unit = _tables_and_currency(con)
+    zone = con.execute("SELECT coalesce(max(time_zone), 'UTC') FROM account").fetchone()[0]
+    rows = con.execute(f"SELECT * FROM (SELECT * FROM mrr_movements ORDER BY month DESC LIMIT {months}) ORDER BY month").fetchall()
+    if not rows:
+        return []
+    header = ("new business", "expansion", "contraction", "churn", "reactivation", "net", "ending MRR")
+    widths = [max(len(h), 12) for h in header]
+    lines = [f"MRR movements of the last {len(rows)} months ({unit}; months in {zone}):  SELECT * FROM mrr_movements ORDER BY month",
+             "  month    " + "  ".join(h.rjust(w) for h, w in zip(header, widths))]
+    for month, starting, *moves, ending in rows:
+        values = [*moves, ending - starting, ending]
+        lines.append(f"  {month:%Y-%m}  " + "  ".join(_money(v).rjust(w) for v, w in zip(values, widths)))
+    return lines
+
+
+def check_of_the_activities(con: Any, start_date: Optional[str]) -> List[str]:
+    """The `mrr_check` view's verdict: whether the activities explain ChartMogul's MRR in every month, and if not,
+    which months differ, by how much, why that may be and what to do."""
+    views = {row[0] for row in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+    if "mrr_check" not in views:
+        return []
+    rows = con.execute("SELECT month, from_activities, from_chartmogul, difference FROM mrr_check ORDER BY month").fetchall()
+    if not rows:
+        return []
+    query = "SELECT * FROM mrr_check WHERE difference <> 0"
+    differing = [row for row in rows if row[3] != 0]
+    months = f"{len(rows)} month{'s' * (len(rows) != 1)}"
+    if not differing:
+        return [f"Check: the activities explain ChartMogul's MRR in every month ({months} with an mrr bucket; SELECT * FROM mrr_check)."]
+    if len(differing) == len(rows) and len({row[3] for row in rows}) == 1:
+        since = f" ({start_date[:10]})" if start_date else ""
+        return [f"Check: ChartMogul's MRR is {_money(rows[0][3])} more than the activities' in every month ({months}; {query}): "
+                f"the activities before start_date{since} were not loaded, and they account for {_money(rows[0][3])} of MRR. "
+                "To load them, set start_date in the config to the account's first day or earlier, and run the command again "
+                "with --full-refresh."]
+    currencies = sorted(c for (c,) in con.execute("SELECT DISTINCT currency FROM activities WHERE currency IS NOT NULL").fetchall())
+    listed = ", ".join(f"{month:%Y-%m} ({_money(difference)})" for month, _, _, difference in differing[:6])
+    more = f" and {len(differing) - 6} more" if len(differing) > 6 else ""
+    lines = [f"Check: the activities do not explain ChartMogul's MRR in {len(differing)} of {months} ({query}): "
+             f"the difference, ChartMogul's MRR less the activities', is {listed}{more}."]
+    if len(currencies) > 1:
+        lines.append(f"  The account has amounts in several currencies ({', '.join(currencies)}): ChartMogul records no movement "
+                     "for exchange-rate changes (it shows them as exchange-rate impact), so a difference that drifts from "
+                     "month to month with the rates is that, not missing data. A difference that appears in one month and "
+                     "stays the same after it is missing activities: run the command again with --full-refresh.")
+    else:
+        lines.append("  Activities are missing or stale from the first of these months on: ChartMogul recomputes activities when "
+                     "a data source is re-imported or customers are merged, and an incremental read does not see the ones it "
+                     "removed. Run the command again with --full-refresh to read every activity anew.")
+    return lines
+
+
 def summary(result: Result, db_path: Path, seconds: float) -> str:
     """What the file holds now, how each table got there, how long it took, where the file is."""
     db = db_path.resolve()
@@ -128,7 +191,9 @@ def summary(result: Result, db_path: Path, seconds: float) -> str:
     query = f"{sys.executable} -c \"import duckdb; print(duckdb.connect({str(db)!r}).sql('SELECT date, mrr FROM mrr ORDER BY date'))\""
     by_status = {status: [t for t, s in result.status.items() if s == status] for status in ("replaced", "merged", "kept")}
     with mirror.connect(db_path, read_only=True) as con:
-        answers = [*mrr_of_the_last_months(con), *mrr_by_plan_of_the_latest_bucket(con)]
+        answers = [*mrr_of_the_last_months(con), *mrr_by_plan_of_the_latest_bucket(con), *movements_of_the_last_months(con),
+                   *check_of_the_activities(con, result.start_date)]
+    left_out = [f"View left out: {view}: {why}." for view, why in result.views_left_out.items()]
     return "\n".join([
         f"Loaded {sum(result.rows.values()):,} rows into {len(result.rows)} tables in {seconds:.1f} s.", "",
         f"{'table':<{width}}  rows", *(f"{table:<{width}}  {rows}" for table, rows in result.rows.items()), "",
@@ -138,6 +203,7 @@ def summary(result: Result, db_path: Path, seconds: float) -> str:
         *([result.requests] if result.requests else []), "",
         f"DuckDB file: {db} ({db.stat().st_size / 1e6:.1f} MB)",
         *answers,
+        *left_out,
         f"Query it:    {query}",
         "Update it:   run the same command again (activities incrementally); add --full-refresh to read everything again.",
     ])
