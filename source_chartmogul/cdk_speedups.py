@@ -3,7 +3,7 @@
 For each record of activities, the CDK's `ConcurrentCursor.observe` parses the record's `date` with `strptime` and looks
 up the record's date window in a dictionary twice (get, then set), and `StreamSlice.__hash__` serialises the window to
 JSON and hashes it with SHA-256 at every lookup. Measured (benchmarks/sync_benchmark.py --streams --only activities,
-median of 3, 200,000 activities; README.md "Performance"): those two cost 42% of the stream's CPU; without them it
+median of 3, 200,000 activities; docs/performance.md): those two cost 42% of the stream's CPU; without them it
 reads 72% more records per CPU second. Nothing in a manifest reaches either (a custom cursor would leave the CDK's
 concurrent runtime), so the entrypoint installs, once per process:
 

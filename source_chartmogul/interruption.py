@@ -1,6 +1,6 @@
 """Ctrl-C (SIGINT) and SIGTERM, caught for a command's run and remembered: the connector (`source.run`) and the DuckDB
 loader (`loader.command.main`) stop the same way. No airbyte-cdk import here: the loader installs this before it imports
-anything heavy (README.md, "Stopping a load")."""
+anything heavy (docs/performance.md, "Stopping a load")."""
 
 import contextlib
 import signal

@@ -37,7 +37,7 @@ def workers(configured_streams: Iterable[Any]) -> Dict[str, int]:
     """The threads a sync reads with: 12, plus 3 for each invoice stream that takes its pages from another one's
     requests (one per data source, for an account of 3). Such a stream's chains wait for the page the first one fetches
     instead of sending requests; without the extra threads they held 6 of the 12 (measured: 56.4 s against 51.6 s for
-    the benchmark's selection without customer_subscriptions, README.md "Performance"). At most 18 threads, each with
+    the benchmark's selection without customer_subscriptions, docs/performance.md). At most 18 threads, each with
     at most one request in flight: under ChartMogul's 20 connections; the budget is unchanged."""
     selected = sum(1 for configured in configured_streams if configured.stream.name in INVOICE_STREAMS)
     return {WORKERS: 12 + 3 * (selected - 1)} if selected > 1 else {}

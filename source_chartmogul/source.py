@@ -62,7 +62,7 @@ class SourceChartmogul(YamlDeclarativeSource):
     the catalog's order. A stream read one chain per data source (invoices, subscription events) needs a data_sources
     request before its partitions exist; activities creates its 73 date windows at once. So the windows were queued
     first and the data source chains, the longest, started only after them and ended the sync alone (measured: 33-35 s
-    into an 11-stream sync). No manifest setting steers this (README.md, "Performance"). Here the streams create their
+    into an 11-stream sync). No manifest setting steers this (docs/performance.md). Here the streams create their
     partitions one after the other, in the manifest's order, whatever the catalog's: every stream's chains are queued
     before those of the streams after it, which the manifest orders so that the long chains come first.
     Two private names of airbyte-cdk 7.39 (`_concurrent_source._initial_number_partitions_to_generate`, the cap on
@@ -184,7 +184,7 @@ def run(args: Optional[List[str]] = None) -> None:
     Stopped (Ctrl-C's SIGINT, or SIGTERM: PyAirbyte's and the platform's way to stop a connector), it stops at once:
     the CDK's temporary folder, which holds a copy of the config and so the API key, is removed, and the process ends
     by the same signal, as it would have without this (exit status -2 or -15). Measured before this, on a 120-customer
-    simulated account (README.md, "Stopping a load"): SIGTERM left that folder, config.json and key included, behind
+    simulated account (docs/performance.md, "Stopping a load"): SIGTERM left that folder, config.json and key included, behind
     4 times out of 4; after SIGINT the CDK's worker threads went on sending 17 to 110 more requests for 0.8 to 3.3 s.
     Now: no folder left, and 0 to 5 requests (those already on their way) and 0.01 to 0.03 s.
     """

@@ -133,3 +133,44 @@ def test_without_a_connector_installed_the_message_says_to_reinstall(monkeypatch
     with pytest.raises(connector.ConnectorMissing, match=r"`source-chartmogul` is not installed in this environment: reinstall"):
         connector.executable()
 
+
+
+def test_following_a_read_passes_on_records_statuses_warnings_and_keeps_each_stream_s_last_state(tmp_path):
+    state = lambda date: {"type": "STREAM", "stream": {"stream_descriptor": {"name": "activities"}, "stream_state": {"date": date}}}  # noqa: E731
+    status = lambda stream, value: {"type": "TRACE", "trace": {"type": "STREAM_STATUS", "emitted_at": 1, "stream_status": {  # noqa: E731
+        "stream_descriptor": {"name": stream}, "status": value}}}
+    lines = [json.dumps(status("activities", "RUNNING")), _record("activities", {"uuid": "a1"}),
+             json.dumps({"type": "STATE", "state": state("2026-01-01T00:00:00Z")}),
+             json.dumps({"type": "LOG", "log": {"level": "INFO", "message": "Starting syncing"}}),
+             json.dumps({"type": "LOG", "log": {"level": "WARN", "message": "mrr_by_plan: skipped the plan 'A, B'\nmore"}}),
+             json.dumps({"type": "STATE", "state": state("2026-02-01T00:00:00Z")}), json.dumps(status("activities", "COMPLETE")),
+             json.dumps({"type": "LOG", "log": {"level": "INFO", "message": "Requests sent to ChartMogul: 3 (activities 3)"}})]
+    command = fake_connector(tmp_path, f"for line in {lines!r}:\n    emit(line)\n")
+    records, statuses, said, checks = [], [], [], []
+
+    with connector.ConnectorRead(command, CONFIG, CATALOG) as read:
+        outcome = connector.follow(read, {b"activities": records.append}, lambda *s: statuses.append(s), said.append,
+                                   lambda: checks.append(1))
+
+    assert records == [lines[1].encode() + b"\n"] and len(checks) == len(lines) - 1  # every message but the record
+    assert statuses == [("activities", "RUNNING"), ("activities", "COMPLETE")]
+    assert said == ["source-chartmogul: mrr_by_plan: skipped the plan 'A, B'"]
+    assert outcome == connector.Outcome({"activities": state("2026-02-01T00:00:00Z")}, None,
+                                        "Requests sent to ChartMogul: 3 (activities 3)")
+
+
+def test_following_a_read_stops_at_the_first_error_the_connector_reports(tmp_path):
+    error = lambda text: json.dumps({"type": "TRACE", "trace": {"type": "ERROR", "emitted_at": 1, "error": {  # noqa: E731
+        "message": text, "failure_type": "config_error"}}})
+    command = fake_connector(tmp_path, f"""
+        emit({error("ChartMogul rejected the API key (401)")!r})
+        emit({error("During the sync, the following streams did not sync successfully")!r})
+        time.sleep(60)
+    """)
+
+    started = time.monotonic()
+    with connector.ConnectorRead(command, CONFIG, CATALOG) as read:
+        outcome = connector.follow(read, {}, lambda *s: None, lambda line: None, lambda: None)
+
+    assert outcome.error == "ChartMogul rejected the API key (401)"
+    assert time.monotonic() - started < 10 and read.process.returncode is not None  # stopped, not waited for

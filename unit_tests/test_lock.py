@@ -3,7 +3,7 @@ the locked set.
 
 The README's test command installs `pip install -c constraints.txt -e '.[dev,load]'`: if pip could not honour the
 pins the install fails, and these tests fail if anything else was installed. So a green run of the suite proves
-that the locked versions work together. How to update the lock: README, "Packaging".
+that the locked versions work together. How to update the lock: docs/development.md, "Packaging".
 """
 
 import hashlib

@@ -1,6 +1,6 @@
 """Guards for the hooks on a library's private names: each runs only on the code it was tested against.
 
-Two places reach into airbyte-cdk's internals because a measurement demanded it (README.md, "Performance"):
+Two places reach into airbyte-cdk's internals because a measurement demanded it (docs/performance.md):
 `cdk_speedups` (four functions replaced) and `source.py` (two private names of the concurrent runtime). The package
 allows newer versions of the CDK than the one locked here, so before a hook replaces or steers anything, it compares the
 source text of every library function it depends on with the one it was tested against (SHA-256 of the function's

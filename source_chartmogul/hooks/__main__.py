@@ -1,6 +1,6 @@
 """`python -m source_chartmogul.hooks`: the installed libraries' digests of every function a hook depends on, a line
 each (`<hook>: <package.module:Class.function> <SHA-256>`), to record in the module that declares the hook after a
-reviewed upgrade (README.md, "Packaging", upgrade notes).
+reviewed upgrade (docs/development.md, "Packaging", upgrade notes).
 
 The listing stands above the hooking modules (cdk_speedups, source), which import `Hook` from
 `source_chartmogul.hooks`: nothing imports this module, so no module imports one that imports it back

@@ -23,9 +23,9 @@ import secrets
 import sys
 import tempfile
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence
+from typing import Any, Iterator, List, Mapping, Optional, Sequence
 
 from source_chartmogul.interruption import Interruption
 from source_chartmogul.loader import catalog, connector, mirror, summary, tables
@@ -37,10 +37,6 @@ DEMO_DB = Path("chartmogul-demo.duckdb")
 # The demo's simulated account: small enough to load in well under a minute at ChartMogul's 40 requests per second
 # (customer_subscriptions costs one request per customer), large enough to page every list.
 DEMO_CUSTOMERS, DEMO_ACTIVITIES, DEMO_DAYS = 300, 3_000, 730
-# The connector's LOG messages printed while it reads: its warnings (a hook skipped, a plan whose metrics cannot be
-# asked for). Its ERROR lines repeat, with a traceback, the error that ends the read, which the command prints once.
-LOG_LEVELS_SHOWN = ("WARN", "WARNING")
-REQUESTS_LINE = "Requests sent to ChartMogul: "  # the connector's last LOG line of a read (source.py)
 
 
 class LoadFailed(Exception):
@@ -100,39 +96,16 @@ def load(config: Mapping[str, Any], db_path: Path, selected: Sequence[str], full
         progress = Progress(lambda: {s.stream.name: s.records for s in spools.values()}, out=out)
         progress.start()
         stack.callback(progress.close)
-        states: Dict[str, Any] = {}
-        error, requests = None, None
-        for message, line in read.messages({name: spool.write for name, spool in spools.items()}):
-            INTERRUPTION.check()  # a Ctrl-C that something turned into something else stops the read here
-            kind = message.get("type")
-            if kind == "RECORD":  # a record in another layout than the CDK's (connector.RECORD_PREFIX)
-                spool = spools.get(str((message.get("record") or {}).get("stream")).encode())
-                if spool is not None:
-                    spool.write(line)
-            elif kind == "STATE":
-                state_of = message["state"]
-                name = ((state_of.get("stream") or {}).get("stream_descriptor") or {}).get("name")
-                states[name] = state_of
-            elif kind == "TRACE" and (message["trace"].get("stream_status") or {}).get("status"):
-                stream_status = message["trace"]["stream_status"]
-                name = stream_status["stream_descriptor"]["name"]
-                progress.status(name, stream_status["status"])
-                if stream_status["status"] == "COMPLETE" and name.encode() in spools:
-                    spools[name.encode()].flush()  # its last records go into its table while the others are read
-            elif kind == "TRACE" and message["trace"].get("error"):
-                error = message["trace"]["error"].get("message") or "the connector reported an error"
-                break  # the load fails whatever the other streams do: stop now, not after reading them
-            elif kind == "LOG":
-                text = str((message.get("log") or {}).get("message", ""))
-                if text.startswith(REQUESTS_LINE):
-                    requests = text
-                elif (message.get("log") or {}).get("level") in LOG_LEVELS_SHOWN:
-                    progress.print(f"source-chartmogul: {text.splitlines()[0] if text else text}")
-            elif kind == "TEXT":
-                progress.print(f"source-chartmogul: {message['text']}")
-        if error is not None:
-            read.stop()
-            raise LoadFailed(f"the read failed: {error}")
+
+        def stream_status(stream: str, state: str) -> None:
+            progress.status(stream, state)
+            if state == "COMPLETE" and stream.encode() in spools:
+                spools[stream.encode()].flush()  # its last records go into its table while the others are read
+
+        said = connector.follow(read, {name: spool.write for name, spool in spools.items()}, stream_status, progress.print,
+                                INTERRUPTION.check)
+        if said.error is not None:  # leaving the block stops the connector
+            raise LoadFailed(f"the read failed: {said.error}")
         exit_status = read.wait()
         INTERRUPTION.check()
         if exit_status != 0:
@@ -144,13 +117,13 @@ def load(config: Mapping[str, Any], db_path: Path, selected: Sequence[str], full
         for spool in spools.values():
             spool.flush()
         inserts.finish()
-        rows = new.finish(merged, states)
+        rows = new.finish(merged, said.states)
         with INTERRUPTION.deferred():  # interrupted before this, the file is as it was; after it, it is the new one
             INTERRUPTION.check()
             new.replace()
             INTERRUPTION.replaced = True
     ordered = {tables.table_name(s): rows[tables.table_name(s)] for s in streams.values() if tables.table_name(s) in rows}
-    return summary.Result(ordered, {table: status[table] for table in ordered if table in status}, requests,
+    return summary.Result(ordered, {table: status[table] for table in ordered if table in status}, said.requests,
                           new.views_left_out, config.get("start_date"))
 
 

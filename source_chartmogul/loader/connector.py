@@ -21,6 +21,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple
 
@@ -29,6 +30,10 @@ import orjson
 CONNECTOR = "source-chartmogul"
 RECORD_PREFIX = b'{"type":"RECORD","record":{"stream":"'
 STOP_SECONDS = 5.0  # how long a connector asked to stop may take to remove its files before it is killed
+REQUESTS_LINE = "Requests sent to ChartMogul: "  # the connector's last LOG line of a read (source.py)
+# The connector's LOG messages passed on while it reads: its warnings (a hook skipped, a plan whose metrics cannot be
+# asked for). Its ERROR lines repeat, with a traceback, the error that ends the read, which is said once.
+LOG_LEVELS_SHOWN = ("WARN", "WARNING")
 
 
 class ConnectorMissing(Exception):
@@ -139,6 +144,49 @@ class ConnectorRead:
             self._stderr.close()
         if self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
+
+
+@dataclass
+class Outcome:
+    """What a read said besides its records."""
+
+    states: Dict[str, Any] = field(default_factory=dict)  # stream → the `state` of its last STATE message
+    error: Optional[str] = None  # the first error the connector reported: the read stops there
+    requests: Optional[str] = None  # the connector's line on the requests it sent
+
+
+def follow(read: ConnectorRead, records: Mapping[bytes, Callable[[bytes], None]], status: Callable[[str, str], None],
+           say: Callable[[str], None], check: Callable[[], None]) -> Outcome:
+    """Read the connector's messages until it ends or reports an error: records to `records` (by stream), each
+    STREAM_STATUS to `status(stream, status)`, its warnings and any text it printed to `say`; `check` runs at each
+    message that is not a record (a Ctrl-C that something turned into something else stops the read there)."""
+    outcome = Outcome()
+    for message, line in read.messages(records):
+        check()
+        kind = message.get("type")
+        if kind == "RECORD":  # in another layout than RECORD_PREFIX
+            take = records.get(str((message.get("record") or {}).get("stream")).encode())
+            if take is not None:
+                take(line)
+        elif kind == "STATE":
+            state = message.get("state") or {}
+            outcome.states[((state.get("stream") or {}).get("stream_descriptor") or {}).get("name")] = state
+        elif kind == "TRACE" and (message["trace"].get("stream_status") or {}).get("status"):
+            stream_status = message["trace"]["stream_status"]
+            status(stream_status["stream_descriptor"]["name"], stream_status["status"])
+        elif kind == "TRACE" and message["trace"].get("error"):
+            outcome.error = message["trace"]["error"].get("message") or "the connector reported an error"
+            return outcome  # the load fails whatever the other streams do: stop now, not after reading them
+        elif kind == "LOG":
+            log = message.get("log") or {}
+            text = str(log.get("message", ""))
+            if text.startswith(REQUESTS_LINE):
+                outcome.requests = text
+            elif log.get("level") in LOG_LEVELS_SHOWN:
+                say(f"{CONNECTOR}: {text.splitlines()[0] if text else text}")
+        elif kind == "TEXT":
+            say(f"{CONNECTOR}: {message['text']}")
+    return outcome
 
 
 def stopped_by_signal(status: int) -> bool:

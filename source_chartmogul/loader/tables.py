@@ -23,7 +23,7 @@ from source_chartmogul.loader.catalog import Stream, column_name
 
 AIRBYTE_COLUMNS = (("_airbyte_raw_id", "VARCHAR"), ("_airbyte_extracted_at", "TIMESTAMP"), ("_airbyte_meta", "JSON"))
 # How DuckDB writes the tables, measured on the benchmark account (455,000 records of 19 streams, 389 MB of messages;
-# benchmarks/load_benchmark.py, README.md "Performance"):
+# benchmarks/load_benchmark.py, docs/performance.md):
 # - An INSERT builds a row group in memory, outside DuckDB's memory limit, before it writes it: a row group of 122,880
 #   invoices (DuckDB's default size) took 450 MB; of ROW_GROUP_SIZE rows, a quarter, the peak stays near 250 MB.
 # - Each INSERT rewrites the table's last row group if it was not full: inserts of 32 MB cost 7.4 s of CPU, inserts of

@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time as dtime, timedelta, timezone
+from datetime import date, datetime, time as dtime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Deque, Dict, List, Optional, Sequence, Tuple
 from urllib.parse import parse_qs, urlsplit
