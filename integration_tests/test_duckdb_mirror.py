@@ -12,6 +12,7 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List
 
+import duckdb
 import pytest
 
 from integration_tests import conformance as c
@@ -48,8 +49,16 @@ def history(loader_environment, tmp_path_factory) -> Dict[str, Any]:
         deleted = [customer["uuid"] for customer in account.routes["customers"].records[5:15]]
         changes = _change(account, deleted)
         again = m.load(loader_environment, "--config", str(config_file), "--db", str(db))
+        again_tables, again_read = m.tables(db), m.read_in_process(m.config(simulation), streams)
+        again_activities = {activity["uuid"] for activity in account.routes["activities"].records}
+        # ChartMogul recomputes an old activity away: an incremental read does not see it, a full refresh does.
+        removed = account.routes["activities"].records.pop(3)["uuid"]
+        incremental = m.load(loader_environment, "--config", str(config_file), "--db", str(db), "--streams", "activities")
+        incremental_uuids = {row["uuid"] for row in m.tables(db)["activities"]}
+        full = m.load(loader_environment, "--config", str(config_file), "--db", str(db), "--streams", "activities", "--full-refresh")
         yield {"db": db, "runs": runs, "requests": requests, "tables": tables, "extracted": extracted, "sizes": sizes, "first_read": first_read, "again": again,
-               "again_tables": m.tables(db), "again_read": m.read_in_process(m.config(simulation), streams),
+               "again_tables": again_tables, "again_read": again_read, "again_activities": again_activities, "removed": removed, "incremental": incremental,
+               "incremental_uuids": incremental_uuids, "full": full, "full_tables": m.tables(db),
                "deleted": deleted, "changes": changes, "account": account, "simulation": simulation,
                "config_file": config_file}
 
@@ -168,8 +177,22 @@ def test_after_deletions_edits_and_new_activities_the_tables_equal_the_account(h
     assert next(r for r in tables["invoice_line_items"] if r["uuid"] == changes["line_item"])["amount_in_cents"] == 777
     assert max(tables["mrr"], key=lambda row: row["date"])["mrr"] == 9_876_543
     # Activities: the earlier ones kept, the new ones merged in, each once.
-    assert {row["uuid"] for row in tables["activities"]} == {a["uuid"] for a in history["account"].routes["activities"].records}
+    assert {row["uuid"] for row in tables["activities"]} == history["again_activities"]
     assert set(changes["activities"]) <= {row["uuid"] for row in tables["activities"]}
     statuses = m.statuses(history["again"].stdout)
     assert statuses["Merged on uuid"] == ["activities"] and statuses["Kept"] == []
     assert "activities" not in statuses["Replaced"] and len(statuses["Replaced"]) == len(history["again_read"]) - 1
+
+
+def test_a_full_refresh_replaces_the_incremental_table_so_an_activity_chartmogul_removed_leaves_it(history):
+    removed, full_tables = history["removed"], history["full_tables"]
+
+    assert removed in history["incremental_uuids"]  # an incremental read cannot see a removal (docs: Limitations)
+    assert m.statuses(history["incremental"].stdout)["Merged on uuid"] == ["activities"]
+    assert (m.statuses(history["full"].stdout)["Replaced"], m.statuses(history["full"].stdout)["Merged on uuid"]) == (["activities"], [])
+    assert {row["uuid"] for row in full_tables["activities"]} == {a["uuid"] for a in history["account"].routes["activities"].records}
+    assert removed not in {row["uuid"] for row in full_tables["activities"]}
+    assert full_tables["customers"] == history["again_tables"]["customers"]  # not chosen: kept
+    with duckdb.connect(str(history["db"]), read_only=True) as con:
+        cursor = json.loads(con.execute("SELECT state_json FROM _airbyte_state WHERE stream_name = 'activities'").fetchone()[0])
+    assert cursor["stream"]["stream_state"]["date"]  # the next run continues incrementally from it
