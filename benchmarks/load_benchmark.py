@@ -4,7 +4,7 @@ same simulated account, in the same run.
 
     .venv/bin/python benchmarks/load_benchmark.py                  # 250 ms with the limits, then latency 0 (about 5 minutes)
     .venv/bin/python benchmarks/load_benchmark.py --latency 0      # one setting only
-    .venv/bin/python benchmarks/load_benchmark.py --scale 10 --latency 0 --no-update   # the account ten times larger
+    .venv/bin/python benchmarks/load_benchmark.py --scale 10 --latency 0 --no-read   # the loader on the account x10
     .venv/bin/python benchmarks/load_benchmark.py --demo           # the demo: time to its first record, from its last to exit
     .venv/bin/python benchmarks/load_benchmark.py --only customers,activities --customers 2000 --activities 20000
 
@@ -136,6 +136,7 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=1, help="multiply customers and activities")
     parser.add_argument("--only", help="streams to read (default: every stream but customer_subscriptions)")
     parser.add_argument("--no-update", action="store_true", help="first loads only")
+    parser.add_argument("--no-read", action="store_true", help="the loader only, without the connector's read to compare")
     parser.add_argument("--demo", action="store_true", help="time the demo instead")
     args = parser.parse_args()
 
@@ -156,12 +157,16 @@ def main() -> None:
         limits = {"latency": latency, **({"rate_limit": 40, "max_connections": 20} if latency else {})}
         with SimulationProcess(account, API_KEY, **limits) as fake, tempfile.TemporaryDirectory() as work:
             folder = Path(work)
-            read = connector_read(folder, fake.url, selection)
-            if read["code"] != 0:
-                raise SystemExit(f"the connector's read failed ({read['code']})")
-            print(f"latency {latency * 1000:.0f} ms{' with the limits' if latency else ''}: connector read "
-                  f"{read['wall_s']:.1f} s, CPU {read['cpu_s']:.1f} s, peak RSS {read['peak_rss_mb']:.0f} MB, "
-                  f"{sum(read['records'].values()):,} records")
+            if args.no_read:
+                read = {"wall_s": float("nan"), "records": fake.streams}
+                print(f"latency {latency * 1000:.0f} ms{' with the limits' if latency else ''}: no read by the connector alone")
+            else:
+                read = connector_read(folder, fake.url, selection)
+                if read["code"] != 0:
+                    raise SystemExit(f"the connector's read failed ({read['code']})")
+                print(f"latency {latency * 1000:.0f} ms{' with the limits' if latency else ''}: connector read "
+                      f"{read['wall_s']:.1f} s, CPU {read['cpu_s']:.1f} s, peak RSS {read['peak_rss_mb']:.0f} MB, "
+                      f"{sum(read['records'].values()):,} records")
             db = folder / "chartmogul.duckdb"
             options = ["--config", str(_config(folder, fake.url)), "--streams", ",".join(selection)]
             first = loader_run(folder, db, options)

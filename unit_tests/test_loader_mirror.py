@@ -22,6 +22,17 @@ PYAIRBYTE_STATE = ('{"type":"STREAM","stream":{"stream_descriptor":{"name":"acti
                    '"rejectedRecordCount":null},"destinationStats":null}')
 
 
+@pytest.fixture(autouse=True)
+def scratch(tmp_path_factory, monkeypatch):
+    """The folder where DuckDB puts what does not fit in its memory (the loader's temporary folder)."""
+    folder = tmp_path_factory.mktemp("scratch")
+    monkeypatch.setattr(sys.modules[__name__], "SCRATCH", folder)
+    return folder
+
+
+SCRATCH = None  # set for each test by the fixture above
+
+
 def _digest(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -66,7 +77,7 @@ def test_a_state_message_is_kept_in_pyairbyte_s_state_json_format():
 
 
 def test_a_run_replaces_the_tables_it_reads_merges_the_incremental_one_and_keeps_everything_else(old_file):
-    with mirror.NewFile(old_file, [CUSTOMERS, ACTIVITIES]) as new:
+    with mirror.NewFile(old_file, [CUSTOMERS, ACTIVITIES], SCRATCH) as new:
         new.connection.execute("INSERT INTO customers (uuid, name) VALUES ('cus_1', 'New name'), ('cus_2', 'New customer')")
         new.connection.execute("INSERT INTO activities (uuid, type, activity_mrr_movement) VALUES ('a3', 'churn', -140), ('a4', 'reactivation', 70)")
         state = {"type": "STREAM", "stream": {"stream_descriptor": {"name": "activities"}, "stream_state": {"date": "2026-12-06T00:00:00Z"}},
@@ -97,7 +108,7 @@ def test_a_run_replaces_the_tables_it_reads_merges_the_incremental_one_and_keeps
 def test_a_first_load_creates_the_file_with_pyairbyte_s_state_tables(tmp_path):
     path = tmp_path / "new.duckdb"
 
-    with mirror.NewFile(path, [NOTES]) as new:
+    with mirror.NewFile(path, [NOTES], SCRATCH) as new:
         new.connection.execute("INSERT INTO notes (uuid) VALUES ('n1')")
         new.finish([], {"notes": {"type": "STREAM", "stream": {"stream_descriptor": {"name": "notes"},
                                                                 "stream_state": {"__ab_no_cursor_state_message": True}}}})
@@ -112,7 +123,7 @@ def test_a_run_that_fails_before_replacing_leaves_the_old_file_byte_for_byte_and
     before = _digest(old_file)
 
     with pytest.raises(RuntimeError, match="the read failed"):
-        with mirror.NewFile(old_file, [CUSTOMERS, ACTIVITIES]) as new:
+        with mirror.NewFile(old_file, [CUSTOMERS, ACTIVITIES], SCRATCH) as new:
             new.connection.execute("INSERT INTO customers (uuid) VALUES ('cus_9')")
             raise RuntimeError("the read failed")
 
@@ -123,7 +134,7 @@ def test_a_run_that_fails_before_replacing_leaves_the_old_file_byte_for_byte_and
 def test_while_a_run_writes_no_other_program_can_write_to_the_old_file(old_file):
     writer = f"import duckdb; duckdb.connect({str(old_file)!r}).execute('DELETE FROM notes')"
 
-    with mirror.NewFile(old_file, [CUSTOMERS]):
+    with mirror.NewFile(old_file, [CUSTOMERS], SCRATCH):
         other = subprocess.run([sys.executable, "-c", writer], capture_output=True, text=True)
 
     assert other.returncode != 0 and "lock" in other.stderr
@@ -145,7 +156,7 @@ def test_a_file_another_program_writes_to_is_refused_saying_what_to_do(old_file)
 
 def test_a_key_read_twice_keeps_one_row_in_the_new_file(tmp_path):
     path = tmp_path / "x.duckdb"
-    with mirror.NewFile(path, [CUSTOMERS]) as new:
+    with mirror.NewFile(path, [CUSTOMERS], SCRATCH) as new:
         new.connection.execute("INSERT INTO customers (uuid, name) VALUES ('c', 'first'), ('d', 'd'), ('c', 'second')")
         rows = new.finish([], {})
         new.replace()
@@ -162,8 +173,30 @@ def test_the_new_file_of_a_run_that_was_killed_is_removed_by_the_next_run_and_a_
     for path in (*left, running):
         path.write_text("left behind")
 
-    with mirror.NewFile(old_file, [NOTES]) as new:
+    with mirror.NewFile(old_file, [NOTES], SCRATCH) as new:
         new.finish([], {})
         new.replace()
 
     assert [path.exists() for path in (*left, running)] == [False, False, True]
+
+
+def test_keys_are_checked_and_merged_beyond_duckdb_s_memory_limit_by_spilling_to_the_scratch_folder(tmp_path, monkeypatch):
+    """At the benchmark's account x10 (2,000,000 activities), a count of distinct keys ran out of DuckDB's memory limit
+    (a hash table, which DuckDB 1.4 did not spill); the check sorts instead, and the merge is a join, both of which
+    spill. Here the same with 400,000 activities under a limit of 24 MB."""
+    monkeypatch.setattr(mirror, "SETTINGS", tuple(s.replace(mirror.MEMORY_LIMIT, "24MB") for s in mirror.SETTINGS))
+    path = tmp_path / "big.duckdb"
+    with mirror.NewFile(path, [ACTIVITIES], SCRATCH) as new:
+        new.connection.execute("INSERT INTO activities (uuid, activity_mrr_movement) SELECT 'a' || i, i FROM range(400000) t(i)")
+        new.finish([], {})
+        new.replace()
+    with mirror.NewFile(path, [ACTIVITIES], SCRATCH) as new:
+        new.connection.execute("INSERT INTO activities (uuid, activity_mrr_movement) SELECT 'a' || i, -i FROM range(399990, 400010) t(i)")
+        new.connection.execute("INSERT INTO activities (uuid, activity_mrr_movement) VALUES ('a400009', 1)")  # read twice
+        rows = new.finish([ACTIVITIES], {})
+        new.replace()
+
+    assert rows["activities"] == 400_010
+    with duckdb.connect(str(path), read_only=True) as con:
+        assert con.execute("SELECT activity_mrr_movement FROM activities WHERE uuid IN ('a5', 'a399995', 'a400009') ORDER BY uuid").fetchall() == \
+            [(-399995,), (1,), (5,)]

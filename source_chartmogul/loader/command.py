@@ -88,8 +88,8 @@ def load(config: Mapping[str, Any], db_path: Path, selected: Sequence[str], full
         read = stack.enter_context(connector.ConnectorRead(command, config, request, state or None))
         print(f"Reading with {command} into {db_path}:", file=out)
         print(summary.plan(streams, selected, status, before.rows, db_path, state, config), file=out, flush=True)
-        new = stack.enter_context(mirror.NewFile(db_path, chosen))
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="source-chartmogul-duckdb-")))
+        new = stack.enter_context(mirror.NewFile(db_path, chosen, folder))
         inserts = tables.Inserts(new.cursor())
         stack.callback(inserts.abandon)  # on any way out but the one below, which finishes them first
         spools = {s.name.encode(): tables.Spool(s, folder, inserts) for s in chosen}

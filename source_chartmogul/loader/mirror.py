@@ -128,13 +128,14 @@ def state_json(state: Mapping[str, Any]) -> str:
 
 
 class NewFile:
-    """The new file beside `path`: `with NewFile(path, written) as new: ...; new.finish(...); new.replace()`.
+    """The new file beside `path`: `with NewFile(path, written, scratch) as new: ...; new.finish(...); new.replace()`.
 
-    `written` are the streams this run reads, whose tables are created anew; leaving the `with` block without
-    `replace()` removes the new file, whatever happened."""
+    `written` are the streams this run reads, whose tables are created anew; `scratch`, a folder where DuckDB may put
+    what does not fit in its memory limit. Leaving the `with` block without `replace()` removes the new file, whatever
+    happened."""
 
-    def __init__(self, path: Path, written: Iterable[Stream]) -> None:
-        self.path, self.written = path, list(written)
+    def __init__(self, path: Path, written: Iterable[Stream], scratch: Path) -> None:
+        self.path, self.written, self.scratch = path, list(written), scratch
         self.new = path.with_name(f".{path.name}.{os.getpid()}.new")
         self.connection: Any = None
         self.views_left_out: Dict[str, str] = {}
@@ -151,6 +152,7 @@ class NewFile:
             self.connection.execute("USE new")
             for setting in SETTINGS:
                 self.connection.execute(setting)
+            self.connection.execute(f"SET temp_directory = {tables.literal(self.scratch)}")
             if self.path.exists():
                 try:
                     self.connection.execute(f"ATTACH {tables.literal(self.path)} AS old (READ_ONLY)")
