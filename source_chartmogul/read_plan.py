@@ -163,10 +163,13 @@ def _kind(definition: Mapping[str, Any]) -> str:
     return "pages"
 
 
-def _parent(definition: Mapping[str, Any]) -> Mapping[str, Any]:
+def _parent_config(definition: Mapping[str, Any]) -> Mapping[str, Any]:
     router = definition["retriever"]["partition_router"]
-    config = (router.get("underlying_partition_router") or router)["parent_stream_configs"][0]
-    return config["stream"]
+    return (router.get("underlying_partition_router") or router)["parent_stream_configs"][0]
+
+
+def _parent(definition: Mapping[str, Any]) -> Mapping[str, Any]:
+    return _parent_config(definition)["stream"]
 
 
 def _shares_pages_with(definition: Mapping[str, Any]) -> List[str]:
@@ -175,10 +178,11 @@ def _shares_pages_with(definition: Mapping[str, Any]) -> List[str]:
 
 
 def costs(definitions: Mapping[str, Mapping[str, Any]], selected: Sequence[str], account: Account,
-          since: Optional[Mapping[str, datetime.date]] = None, today: Optional[datetime.date] = None) -> List[Cost]:
+          since: Optional[Mapping[str, datetime.date]] = None, today: Optional[datetime.date] = None,
+          start_date: Optional[datetime.date] = None) -> List[Cost]:
     """What reading each of `selected` costs, in the order given. `definitions` are the streams as the manifest
     defines them, references resolved; `since`, for an incremental stream read from a saved state, the day its read
-    starts (the state less the lookback window)."""
+    starts (the state less the lookback window); `start_date`, the config's, where a first read of it starts."""
     since, today = since or {}, today or datetime.datetime.now(datetime.timezone.utc).date()
     records = account.records
     found: List[Cost] = []
@@ -192,9 +196,9 @@ def costs(definitions: Mapping[str, Mapping[str, Any]], selected: Sequence[str],
             found.append(Cost(name, f"1 request per {PAGE} {name}", _pages(records.get(name))))
         elif kind == "parents":
             parent = _parent(definition)["$parameters"]["name"]
+            each = _parent_config(definition)["partition_field"].removesuffix("_uuid")  # customer_uuid: a customer
             pages, count = _pages(records.get(parent)), records.get(parent)
-            found.append(Cost(name, f"1 request per {parent[:-1]}, and the {parent} list",
-                              None if count is None else count + pages))
+            found.append(Cost(name, f"1 request per {each}, and the {parent} list", None if count is None else count + pages))
         elif kind == "plan names":
             parent = _parent(definition)["$parameters"]["name"]
             how = f"1 request per distinct plan name, and the {parent} list"
@@ -213,20 +217,20 @@ def costs(definitions: Mapping[str, Mapping[str, Any]], selected: Sequence[str],
             found.append(Cost(name, f"1 data_sources request, then 1 per {PAGE} {endpoint} of each data source",
                               None if pages is None else 1 + pages))
         else:
-            found.append(_windows(name, records.get(name), since.get(name), account.activities_since, today))
+            start = since.get(name) or (start_date if start_date and today - start_date <= PLAN_BEYOND else None)
+            found.append(_windows(name, start, account.activities_since if name in since else records.get(name), today))
     return found
 
 
-def _windows(name: str, total: Optional[int], start: Optional[datetime.date], since_records: Optional[int],
-             today: datetime.date) -> Cost:
-    if start is not None:  # incremental, from a saved state: 10-day windows from there (plan_activity_windows)
+def _windows(name: str, start: Optional[datetime.date], read: Optional[int], today: datetime.date) -> Cost:
+    """The date windows of an incremental stream that will read about `read` records (plan_activity_windows)."""
+    if start is not None:  # from a saved state, or a short history: 10-day windows from there
         windows = max(1, math.ceil((today - start) / DEFAULT_WINDOW))
-        extra = 0 if since_records is None else since_records // PAGE
         return Cost(name, f"1 request per {PAGE} {name} in each {DEFAULT_WINDOW.days}-day window since {start}",
-                    windows + extra)
+                    windows + (read or 0) // PAGE)
     how = (f"1 request for the first of the {name}, then 1 per {PAGE} {name} in windows of at most {WINDOW_PAGES} "
            f"pages from it; the connector says how many windows once it knows the first")
-    pages = _pages(total)
+    pages = _pages(read)
     if pages is None:
         return Cost(name, how, None)
     windows = max(min(FEWEST_WINDOWS, pages), math.ceil(pages / WINDOW_PAGES))

@@ -77,3 +77,15 @@ def test_an_incremental_read_from_a_saved_state_costs_a_request_per_10_day_windo
 
     assert cost.how == "1 request per 200 activities in each 10-day window since 2026-11-10"
     assert cost.requests == 3 + 2  # 27 days: 3 windows; 450 activities: 2 more pages
+
+
+def test_a_first_read_of_a_short_history_costs_a_request_per_10_day_window_since_the_start_date():
+    """plan_activity_windows asks for the first activity only when the history is longer than 120 days."""
+    start = date(2026, 10, 1)
+
+    (cost,) = read_plan.costs(DEFINITIONS, ["activities"], read_plan.Account({"activities": 900}), today=TODAY, start_date=start)
+    (long_history,) = read_plan.costs(DEFINITIONS, ["activities"], read_plan.Account({"activities": 900}), today=TODAY,
+                                      start_date=date(2025, 1, 1))
+
+    assert (cost.how, cost.requests) == ("1 request per 200 activities in each 10-day window since 2026-10-01", 7 + 4)
+    assert long_history.how.startswith("1 request for the first of the activities") and long_history.requests == 1 + 5 + 2

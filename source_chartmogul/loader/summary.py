@@ -59,7 +59,9 @@ def plan(streams: Mapping[str, Stream], selected: Sequence[str], status: Mapping
         if isinstance(cursor, str):
             since[name] = date.fromisoformat(cursor[:10]) - lookback
     account = account_size(path, streams, rows, since)
-    return plan_text(read_plan.costs({n: s.definition for n, s in streams.items()}, selected, account, since), status)
+    start_date = date.fromisoformat(config["start_date"][:10]) if isinstance(config.get("start_date"), str) else None
+    costs = read_plan.costs({n: s.definition for n, s in streams.items()}, selected, account, since, start_date=start_date)
+    return plan_text(costs, status)
 
 
 def plan_text(costs: Sequence[read_plan.Cost], status: Mapping[str, str]) -> str:
