@@ -120,3 +120,30 @@ def test_an_unknown_stream_stops_the_command_at_once_naming_it_and_the_valid_nam
     assert done.stderr.strip() == ("source-chartmogul-duckdb: --exclude names a stream the connector does not have: "
                                    "customer_subscription. Valid names: " + ", ".join(stream_names()) + ".")
     assert not (tmp_path / "demo.duckdb").exists()
+
+
+def test_a_ctrl_c_in_the_command_s_first_moments_stops_it_with_130_never_a_hang_or_a_crash(loader_environment, tmp_path):
+    """Signals sent while the command starts and imports its modules (DuckDB's own import, interrupted, hung or
+    crashed the process at its exit: found by benchmarks/interrupt_stress.py). Python's own start-up, before the
+    command's first line, ends by the signal itself (-2), which a shell shows as 130 too."""
+    db = tmp_path / "demo.duckdb"
+    endings = []
+    for moment in [0.02 * n for n in range(1, 16)]:
+        started = subprocess.Popen([str(m.COMMAND), "--demo", "--db", str(db)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   text=True, env={**loader_environment, "TMPDIR": str(tmp_path)}, start_new_session=True)
+        time.sleep(moment)
+        os.killpg(started.pid, signal.SIGINT)
+        try:
+            _, stderr = started.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(started.pid, signal.SIGKILL)
+            started.communicate()
+            pytest.fail(f"the command hung after a SIGINT {moment:.2f} s into it")
+        endings.append(started.returncode)
+        assert started.returncode in (130, -signal.SIGINT), (moment, started.returncode, stderr[-2000:])
+        if started.returncode == 130:  # the file it names, once it has read its options
+            assert stderr.strip().splitlines()[-1] in (f"source-chartmogul-duckdb: interrupted; {db} is unchanged.",
+                                                       "source-chartmogul-duckdb: interrupted; nothing changed.")
+
+    assert not db.exists() and [p.name for p in tmp_path.iterdir()] == []
+    assert 130 in endings

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from source_chartmogul.loader import catalog, command, summary
+from source_chartmogul.loader import LoadFailed, catalog, command, connector, summary
 from unit_tests.builders import config as connector_config
 
 STREAMS = catalog.streams()
@@ -60,7 +60,7 @@ def _main_with_a_load_that(monkeypatch, tmp_path, behaviour):
 
 def test_a_failed_load_exits_1_saying_why_and_that_the_file_is_unchanged(monkeypatch, tmp_path, capsys):
     def failing(ctrl_c):
-        raise command.LoadFailed("the read failed: ChartMogul rejected the API key (401: No valid API key provided).")
+        raise LoadFailed("the read failed: ChartMogul rejected the API key (401: No valid API key provided).")
 
     assert _main_with_a_load_that(monkeypatch, tmp_path, failing) == 1
     assert capsys.readouterr().err.strip() == ("source-chartmogul-duckdb: the read failed: ChartMogul rejected the API key "
@@ -105,9 +105,22 @@ def test_the_command_puts_back_the_signal_handlers_it_found(monkeypatch, tmp_pat
     assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
 
 
+def test_a_ctrl_c_while_the_command_starts_exits_130_saying_the_file_is_unchanged():
+    """The command handles Ctrl-C before it imports its modules (`requests` alone takes about 0.06 s): a Ctrl-C in
+    that time ended it with a traceback (found by benchmarks/interrupt_stress.py, 1 load of 20)."""
+    import subprocess
+
+    probe = ("import sys, time; import source_chartmogul.loader.command as command; "
+             "print(sorted(m for m in ('requests', 'duckdb', 'orjson', 'source_chartmogul.loader.tables') if m in sys.modules))")
+
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+
+    assert done.stdout.strip() == "[]"
+
+
 def test_without_the_connector_installed_the_command_says_to_reinstall(monkeypatch, tmp_path):
     monkeypatch.setattr(sys, "argv", [str(tmp_path / "source-chartmogul-duckdb")])
-    monkeypatch.setattr(command.connector.sysconfig, "get_path", lambda name: str(tmp_path))
+    monkeypatch.setattr(connector.sysconfig, "get_path", lambda name: str(tmp_path))
     monkeypatch.setenv("PATH", str(tmp_path))
 
     with pytest.raises(SystemExit) as exit:

@@ -135,13 +135,14 @@ def test_without_a_connector_installed_the_message_says_to_reinstall(monkeypatch
 
 
 
-def test_following_a_read_passes_on_records_statuses_warnings_and_keeps_each_stream_s_last_state(tmp_path):
+def test_following_a_read_passes_on_records_statuses_each_warning_once_and_keeps_each_stream_s_last_state(tmp_path):
     state = lambda date: {"type": "STREAM", "stream": {"stream_descriptor": {"name": "activities"}, "stream_state": {"date": date}}}  # noqa: E731
     status = lambda stream, value: {"type": "TRACE", "trace": {"type": "STREAM_STATUS", "emitted_at": 1, "stream_status": {  # noqa: E731
         "stream_descriptor": {"name": stream}, "status": value}}}
     lines = [json.dumps(status("activities", "RUNNING")), _record("activities", {"uuid": "a1"}),
              json.dumps({"type": "STATE", "state": state("2026-01-01T00:00:00Z")}),
              json.dumps({"type": "LOG", "log": {"level": "INFO", "message": "Starting syncing"}}),
+             json.dumps({"type": "LOG", "log": {"level": "WARN", "message": "mrr_by_plan: skipped the plan 'A, B'\nmore"}}),
              json.dumps({"type": "LOG", "log": {"level": "WARN", "message": "mrr_by_plan: skipped the plan 'A, B'\nmore"}}),
              json.dumps({"type": "STATE", "state": state("2026-02-01T00:00:00Z")}), json.dumps(status("activities", "COMPLETE")),
              json.dumps({"type": "LOG", "log": {"level": "INFO", "message": "Requests sent to ChartMogul: 3 (activities 3)"}})]

@@ -10,5 +10,11 @@ One module per concern, each importing only those below it:
 - `tables`: each stream's table and its records written in bulk by DuckDB;
 - `catalog`: the connector's streams, from its packaged manifest and schemas.
 
-Nothing here imports the CDK (its import alone takes 1.5 s) or PyAirbyte.
+Nothing here imports the CDK (its import alone takes 1.5 s) or PyAirbyte; the command imports the other modules only
+once it handles Ctrl-C.
 """
+
+
+class LoadFailed(Exception):
+    """The load did not complete, and the file is as it was: the message says why (in the connector's words when the
+    connector failed) and what to do."""

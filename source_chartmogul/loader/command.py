@@ -28,8 +28,7 @@ from pathlib import Path
 from typing import Any, Iterator, List, Mapping, Optional, Sequence
 
 from source_chartmogul.interruption import Interruption
-from source_chartmogul.loader import catalog, connector, mirror, summary, tables
-from source_chartmogul.loader.progress import Progress
+from source_chartmogul.loader import LoadFailed
 
 COMMAND = "source-chartmogul-duckdb"
 DEFAULT_DB = Path("chartmogul.duckdb")
@@ -37,10 +36,6 @@ DEMO_DB = Path("chartmogul-demo.duckdb")
 # The demo's simulated account: small enough to load in well under a minute at ChartMogul's 40 requests per second
 # (customer_subscriptions costs one request per customer), large enough to page every list.
 DEMO_CUSTOMERS, DEMO_ACTIVITIES, DEMO_DAYS = 300, 3_000, 730
-
-
-class LoadFailed(Exception):
-    """The read did not complete: the file is as it was. The message says why, in the connector's words."""
 
 
 class LoadInterruption(Interruption):
@@ -67,6 +62,9 @@ def load(config: Mapping[str, Any], db_path: Path, selected: Sequence[str], full
          out: Any = None) -> Any:
     """Read the `selected` streams with the connector into `db_path` (see `mirror`), printing the plan and progress
     on `out` (standard error). Returns the summary's `Result`; raises LoadFailed, the file unchanged."""
+    from source_chartmogul.loader import catalog, connector, mirror, summary, tables
+    from source_chartmogul.loader.progress import Progress
+
     out = out or sys.stderr
     streams = catalog.streams()
     chosen = [streams[name] for name in selected]
@@ -150,7 +148,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 def _main(argv: Optional[List[str]]) -> int:
-    db_path = DEMO_DB
+    db_path: Optional[Path] = None  # known once the options are read
     try:
         parser = argparse.ArgumentParser(prog=COMMAND, description=__doc__.splitlines()[0])
         source = parser.add_mutually_exclusive_group(required=True)
@@ -169,6 +167,16 @@ def _main(argv: Optional[List[str]]) -> int:
         if importlib.util.find_spec("duckdb") is None:
             raise SystemExit(f"{COMMAND} needs DuckDB, which is not installed. Install the package with its `load` extra: "
                              "pip install 'airbyte-source-chartmogul[load]'")
+        # Imported after Ctrl-C is handled, whole: a KeyboardInterrupt in the middle of DuckDB's own import left the
+        # process hanging at its exit, or crashing (measured: benchmarks/interrupt_stress.py, 1 load in 30; a Ctrl-C
+        # sent during `import duckdb` alone). Held back meanwhile (about 0.1 s), a signal stops the command right after.
+        with INTERRUPTION.deferred():
+            import duckdb  # noqa: F401
+
+            from source_chartmogul.loader import catalog, connector, mirror, progress, summary, tables  # noqa: F401
+            if args.demo:
+                from source_chartmogul import simulation  # noqa: F401
+        INTERRUPTION.check()
         try:
             selected = catalog.choose(catalog.streams(), args.streams, args.exclude)
         except ValueError as wrong:
@@ -185,7 +193,7 @@ def _main(argv: Optional[List[str]]) -> int:
         INTERRUPTION.check()
         print(summary.summary(result, db_path, time.monotonic() - started))
         return 0
-    except (LoadFailed, mirror.FileInUse) as failed:
+    except LoadFailed as failed:
         if not INTERRUPTION.received:
             print(f"{COMMAND}: {failed} {db_path} is unchanged.", file=sys.stderr)
             return 1
@@ -197,7 +205,7 @@ def _main(argv: Optional[List[str]]) -> int:
     if INTERRUPTION.replaced:
         print(f"{COMMAND}: interrupted after the load had completed; {db_path} holds this run's data.", file=sys.stderr)
     else:
-        print(f"{COMMAND}: interrupted; {db_path} is unchanged.", file=sys.stderr)
+        print(f"{COMMAND}: interrupted; {f'{db_path} is unchanged' if db_path else 'nothing changed'}.", file=sys.stderr)
     return 130
 
 

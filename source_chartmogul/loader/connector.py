@@ -158,9 +158,15 @@ class Outcome:
 def follow(read: ConnectorRead, records: Mapping[bytes, Callable[[bytes], None]], status: Callable[[str, str], None],
            say: Callable[[str], None], check: Callable[[], None]) -> Outcome:
     """Read the connector's messages until it ends or reports an error: records to `records` (by stream), each
-    STREAM_STATUS to `status(stream, status)`, its warnings and any text it printed to `say`; `check` runs at each
-    message that is not a record (a Ctrl-C that something turned into something else stops the read there)."""
-    outcome = Outcome()
+    STREAM_STATUS to `status(stream, status)`, its warnings and any text it printed to `say` (each once); `check` runs
+    at each message that is not a record (a Ctrl-C that something turned into something else stops the read there)."""
+    outcome, said = Outcome(), set()
+
+    def say_once(line: str) -> None:
+        if line not in said:
+            said.add(line)
+            say(line)
+
     for message, line in read.messages(records):
         check()
         kind = message.get("type")
@@ -183,9 +189,9 @@ def follow(read: ConnectorRead, records: Mapping[bytes, Callable[[bytes], None]]
             if text.startswith(REQUESTS_LINE):
                 outcome.requests = text
             elif log.get("level") in LOG_LEVELS_SHOWN:
-                say(f"{CONNECTOR}: {text.splitlines()[0] if text else text}")
+                say_once(f"{CONNECTOR}: {text.splitlines()[0] if text else text}")
         elif kind == "TEXT":
-            say(f"{CONNECTOR}: {message['text']}")
+            say_once(f"{CONNECTOR}: {message['text']}")
     return outcome
 
 

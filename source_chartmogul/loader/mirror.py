@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional
 
-from source_chartmogul.loader import tables, views
+from source_chartmogul.loader import LoadFailed, tables, views
 from source_chartmogul.loader.catalog import Stream, column_name
 
 SOURCE_NAME = "source-chartmogul"  # `_airbyte_state.source_name`, as PyAirbyte writes it for this connector
@@ -46,7 +46,7 @@ MEMORY_LIMIT = "96MB"
 SETTINGS = ("SET threads = 1", f"SET memory_limit = '{MEMORY_LIMIT}'", "SET enable_progress_bar = false", "SET TimeZone = 'UTC'")
 
 
-class FileInUse(Exception):
+class FileInUse(LoadFailed):
     """DuckDB could not open the file: most often another program has it open for writing."""
 
 

@@ -19,6 +19,7 @@ import threading
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+from source_chartmogul.loader import LoadFailed
 from source_chartmogul.loader.catalog import Stream, column_name
 
 AIRBYTE_COLUMNS = (("_airbyte_raw_id", "VARCHAR"), ("_airbyte_extracted_at", "TIMESTAMP"), ("_airbyte_meta", "JSON"))
@@ -103,7 +104,7 @@ def keep_last_statements(stream: Stream, schema: str = "main") -> List[str]:
             f"(ORDER BY {key}, rowid) AS superseded FROM {table}) WHERE superseded)"]
 
 
-class StoreFailed(Exception):
+class StoreFailed(LoadFailed):
     """DuckDB could not store a stream's records in its table: a value not of its schema's type, or the disk."""
 
 
