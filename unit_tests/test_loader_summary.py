@@ -202,3 +202,12 @@ def test_a_table_of_the_user_s_named_like_a_view_is_kept_and_the_view_left_out_s
     assert left_out == {"cohorts": "the file has a table named cohorts, which the view would replace: rename that table",
                         "mrr_check": "it needs the mrr table, which the file does not hold (load it: --streams activities,account,mrr)"}
     assert note == [("mine",)]
+
+
+def test_settings_the_connector_would_refuse_leave_the_plan_to_the_read_which_says_what_is_wrong(tmp_path):
+    config = {"start_date": "2017/01/25", "lookback_window_days": "seven"}
+    state = [{"type": "STREAM", "stream": {"stream_descriptor": {"name": "activities"}, "stream_state": {"date": "soon"}}}]
+
+    text = summary.plan(STREAMS, ["activities"], {"activities": "merged"}, {}, tmp_path / "none.duckdb", state, config)
+
+    assert text.splitlines()[0].startswith("  activities  merged    1 request for the first of the activities")

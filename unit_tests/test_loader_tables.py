@@ -123,8 +123,7 @@ def test_a_key_listed_twice_keeps_one_row_the_last_one(tmp_path):
     con = _load(tmp_path, STREAM, [_line({"uuid": "a", "mrr": 1}), _line({"uuid": "b", "mrr": 2}), _line({"uuid": "a", "mrr": 3})])
 
     assert con.execute(tables.duplicates_statement(STREAM)).fetchone()[0] == 1
-    for statement in tables.keep_last_statements(STREAM):
-        con.execute(statement)
+    con.execute(tables.keep_last_statement(STREAM))
     assert con.execute("SELECT uuid, mrr FROM things ORDER BY uuid").fetchall() == [("a", 3), ("b", 2)]
     assert con.execute("SELECT COUNT(*) FROM duckdb_tables() WHERE table_name LIKE '_loader%'").fetchone()[0] == 0
 

@@ -194,8 +194,7 @@ class NewFile:
         for stream in self.written:
             repeated = tables.duplicates_statement(stream)
             if repeated and con.execute(repeated).fetchone()[0]:
-                for statement in tables.keep_last_statements(stream):
-                    con.execute(statement)
+                con.execute(tables.keep_last_statement(stream))
         for statement in STATE_TABLES.values():
             con.execute(statement)
         for stream in self.written:

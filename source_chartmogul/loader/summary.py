@@ -49,19 +49,27 @@ def account_size(path: Path, streams: Mapping[str, Stream], rows: Mapping[str, i
 def plan(streams: Mapping[str, Stream], selected: Sequence[str], status: Mapping[str, str], rows: Mapping[str, int],
          path: Path, state: Sequence[Mapping[str, Any]], config: Mapping[str, Any]) -> str:
     """The plan of a run: what each selected stream costs (`read_plan.costs`, estimated from what the file holds) and
-    what the run does to each table."""
-    lookback = timedelta(days=int(config.get("lookback_window_days", 7)))
+    what the run does to each table. A setting the connector would refuse is ignored here: the read says what is wrong."""
+    lookback = timedelta(days=config.get("lookback_window_days", 7) if isinstance(config.get("lookback_window_days", 7), int) else 7)
     since = {}
     for message in state:  # where an incremental read starts: the saved cursor, less the lookback window
         stream = message["stream"]
         name = stream["stream_descriptor"]["name"]
         cursor = (stream.get("stream_state") or {}).get(streams[name].cursor_field) if name in streams else None
-        if isinstance(cursor, str):
-            since[name] = date.fromisoformat(cursor[:10]) - lookback
+        if _day(cursor):
+            since[name] = _day(cursor) - lookback
     account = account_size(path, streams, rows, since)
-    start_date = date.fromisoformat(config["start_date"][:10]) if isinstance(config.get("start_date"), str) else None
+    start_date = _day(config.get("start_date"))
     costs = read_plan.costs({n: s.definition for n, s in streams.items()}, selected, account, since, start_date=start_date)
     return plan_text(costs, status)
+
+
+def _day(text: Any) -> Optional[date]:
+    """The day a `2017-01-25T00:00:00Z` timestamp falls on (None for anything else)."""
+    try:
+        return date.fromisoformat(text[:10])
+    except (TypeError, ValueError):
+        return None
 
 
 def plan_text(costs: Sequence[read_plan.Cost], status: Mapping[str, str]) -> str:

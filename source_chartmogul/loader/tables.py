@@ -10,7 +10,7 @@ The records never pass through Python objects: the connector's RECORD lines are 
 stream (`Spool`), and DuckDB's JSON reader turns each file into rows of the stream's table in one `INSERT` (its
 columns typed from the schema: a `date-time` is read with its offset and stored in UTC). The inserts run in a thread
 of their own (`Inserts`), while the main thread goes on reading the connector's output: DuckDB works outside the
-interpreter lock, on its own threads.
+interpreter lock while it works.
 """
 
 import os
@@ -23,10 +23,10 @@ from source_chartmogul.loader import LoadFailed
 from source_chartmogul.loader.catalog import Stream, column_name
 
 AIRBYTE_COLUMNS = (("_airbyte_raw_id", "VARCHAR"), ("_airbyte_extracted_at", "TIMESTAMP"), ("_airbyte_meta", "JSON"))
-# How DuckDB writes the tables, measured on the benchmark account (455,000 records of 19 streams, 389 MB of messages;
+# How DuckDB writes the tables, measured on the benchmark account (471,793 records of 19 streams, 389 MB of messages;
 # benchmarks/load_benchmark.py, docs/performance.md):
-# - An INSERT builds a row group in memory, outside DuckDB's memory limit, before it writes it: a row group of 122,880
-#   invoices (DuckDB's default size) took 450 MB; of ROW_GROUP_SIZE rows, a quarter, the peak stays near 250 MB.
+# - An INSERT builds a row group in memory, outside DuckDB's memory limit, before it writes it: one INSERT of 160,000
+#   invoices peaked at 452 MB in row groups of 122,880 rows (DuckDB's default), at 277 MB in row groups of ROW_GROUP_SIZE.
 # - Each INSERT rewrites the table's last row group if it was not full: inserts of 32 MB cost 7.4 s of CPU, inserts of
 #   BATCH_ROWS records (whole row groups) 4.3 s, one INSERT per stream 4.5 s. A stream's lines go to DuckDB when it has
 #   BATCH_ROWS of them (so DuckDB works while the connector reads) and when it is done.
@@ -96,12 +96,12 @@ def duplicates_statement(stream: Stream, schema: str = "main") -> Optional[str]:
             f"FROM {_quoted(schema)}.{_quoted(table_name(stream))}) WHERE key = previous")
 
 
-def keep_last_statements(stream: Stream, schema: str = "main") -> List[str]:
+def keep_last_statement(stream: Stream, schema: str = "main") -> str:
     """Keep one row per primary key, the last one written (a record the API listed twice): the rows followed, in key
     order then as written, by a row of the same key are deleted (a sort, which spills to disk as the check does)."""
     table, key = f"{_quoted(schema)}.{_quoted(table_name(stream))}", ", ".join(_quoted(column_name(f)) for f in stream.primary_key)
-    return [f"DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM (SELECT rowid, ({key}) = lead(({key})) OVER "
-            f"(ORDER BY {key}, rowid) AS superseded FROM {table}) WHERE superseded)"]
+    return (f"DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM (SELECT rowid, ({key}) = lead(({key})) OVER "
+            f"(ORDER BY {key}, rowid) AS superseded FROM {table}) WHERE superseded)")
 
 
 class StoreFailed(LoadFailed):
