@@ -163,6 +163,14 @@ def _kind(definition: Mapping[str, Any]) -> str:
     return "pages"
 
 
+def split_by_data_source(definition: Mapping[str, Any]) -> Optional[str]:
+    """The endpoint a stream reads as one chain per data source (its cost depends on each data source's records), or
+    None."""
+    if _kind(definition) != "data sources":
+        return None
+    return definition["$parameters"].get("endpoint", definition["$parameters"]["name"])
+
+
 def _parent_config(definition: Mapping[str, Any]) -> Mapping[str, Any]:
     router = definition["retriever"]["partition_router"]
     return (router.get("underlying_partition_router") or router)["parent_stream_configs"][0]
@@ -205,7 +213,7 @@ def costs(definitions: Mapping[str, Mapping[str, Any]], selected: Sequence[str],
             names, pages = account.plan_names, _pages(records.get(parent))
             found.append(Cost(name, how, None if names is None or pages is None else names + pages))
         elif kind == "data sources":
-            endpoint = definition["$parameters"].get("endpoint", name)
+            endpoint = split_by_data_source(definition)
             shared = _shares_pages_with(definition)
             owner = fetched_by.setdefault(endpoint, name) if shared else name
             if owner != name:

@@ -33,7 +33,8 @@ def account_size(path: Path, streams: Mapping[str, Stream], rows: Mapping[str, i
     per_data_source, plan_names, activities_since = {}, None, None
     with mirror.connect(path, read_only=True) as con:
         columns = {(t, c) for t, c in con.execute("SELECT table_name, column_name FROM duckdb_columns() WHERE schema_name = 'main'").fetchall()}
-        for name in records:
+        split = {read_plan.split_by_data_source(stream.definition) for stream in streams.values()} - {None}
+        for name in split & set(records):  # the lists read one chain per data source: their records in each
             if (name, "data_source_uuid") in columns:
                 per_data_source[name] = [n for (n,) in con.execute(
                     f'SELECT COUNT(*) FROM main."{name}" GROUP BY data_source_uuid ORDER BY 1').fetchall()]
@@ -50,14 +51,15 @@ def plan(streams: Mapping[str, Stream], selected: Sequence[str], status: Mapping
          path: Path, state: Sequence[Mapping[str, Any]], config: Mapping[str, Any]) -> str:
     """The plan of a run: what each selected stream costs (`read_plan.costs`, estimated from what the file holds) and
     what the run does to each table. A setting the connector would refuse is ignored here: the read says what is wrong."""
-    lookback = timedelta(days=config.get("lookback_window_days", 7) if isinstance(config.get("lookback_window_days", 7), int) else 7)
+    days = config.get("lookback_window_days", 7)
+    lookback = timedelta(days=days if isinstance(days, int) else 7)
     since = {}
     for message in state:  # where an incremental read starts: the saved cursor, less the lookback window
         stream = message["stream"]
         name = stream["stream_descriptor"]["name"]
-        cursor = (stream.get("stream_state") or {}).get(streams[name].cursor_field) if name in streams else None
-        if _day(cursor):
-            since[name] = _day(cursor) - lookback
+        cursor = _day((stream.get("stream_state") or {}).get(streams[name].cursor_field) if name in streams else None)
+        if cursor:
+            since[name] = cursor - lookback
     account = account_size(path, streams, rows, since)
     start_date = _day(config.get("start_date"))
     costs = read_plan.costs({n: s.definition for n, s in streams.items()}, selected, account, since, start_date=start_date)
@@ -133,14 +135,17 @@ def mrr_by_plan_of_the_latest_bucket(con: Any, shown: int = 10) -> List[str]:
             *(f"  {str(plan):<{width}}  {(cents or 0) / 100:>14,.2f}" for plan, cents in rows[:shown])]
 
 
+def _has_view(con: Any, name: str) -> bool:
+    return bool(con.execute(f"SELECT 1 FROM duckdb_views() WHERE NOT internal AND view_name = '{name}'").fetchall())
+
+
 def _money(cents: Any) -> str:
     return f"{(cents or 0) / 100:,.2f}"
 
 
 def movements_of_the_last_months(con: Any, months: int = 6) -> List[str]:
     """What moved MRR in the last months (the `mrr_movements` view), as a small waterfall."""
-    views = {row[0] for row in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
-    if "mrr_movements" not in views:
+    if not _has_view(con, "mrr_movements"):
         return []
     _, unit = _tables_and_currency(con)
     zone = con.execute("SELECT coalesce(max(time_zone), 'UTC') FROM account").fetchone()[0]
@@ -160,8 +165,7 @@ def movements_of_the_last_months(con: Any, months: int = 6) -> List[str]:
 def check_of_the_activities(con: Any, start_date: Optional[str]) -> List[str]:
     """The `mrr_check` view's verdict: whether the activities explain ChartMogul's MRR in every month, and if not,
     which months differ, by how much, why that may be and what to do."""
-    views = {row[0] for row in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
-    if "mrr_check" not in views:
+    if not _has_view(con, "mrr_check"):
         return []
     rows = con.execute("SELECT month, from_activities, from_chartmogul, difference FROM mrr_check ORDER BY month").fetchall()
     if not rows:

@@ -17,7 +17,7 @@ import os
 import queue
 import threading
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, List, Mapping, Optional, Tuple
 
 from source_chartmogul.loader import LoadFailed
 from source_chartmogul.loader.catalog import Stream, column_name
@@ -148,12 +148,10 @@ class Inserts:
     """The spooled files' INSERTs, one after the other in a thread of its own, on `cursor` (a DuckDB connection of its
     own: a connection is used by one thread at a time)."""
 
-    def __init__(self, cursor: Any, schema: str = "main") -> None:
+    def __init__(self, cursor: Any) -> None:
         self._cursor = cursor
-        self._schema = schema
         self._queue: "queue.Queue[Optional[Tuple[Stream, Path]]]" = queue.Queue()
         self.error: Optional[BaseException] = None
-        self.rows: Dict[str, int] = {}
         self._thread = threading.Thread(target=self._run, name="duckdb-inserts", daemon=True)
         self._thread.start()
 
@@ -168,8 +166,7 @@ class Inserts:
             stream, path = item
             try:
                 if self.error is None:
-                    self._cursor.execute(insert_statement(stream, [path], self._schema))
-                    self.rows[stream.name] = self.rows.get(stream.name, 0) + self._cursor.fetchone()[0]
+                    self._cursor.execute(insert_statement(stream, [path]))
             except Exception as error:  # kept for `finish`, which raises it in the main thread
                 self.error = StoreFailed(
                     f"DuckDB could not store the {stream.name} records in their table: {error} (a value that is not of "
